@@ -1,0 +1,13 @@
+"""Every domain event is registered here once; importing the package loads the whole catalogue."""
+
+from mentornet_events.catalogue.base import (
+    CATALOGUE,
+    Catalogue,
+    DomainEvent,
+    EventSpec,
+    InvalidEventPayload,
+    UnknownEventType,
+)
+from mentornet_events.catalogue import programs, registry  # noqa: F401  (registration side effect)
+
+__all__ = ["CATALOGUE", "Catalogue", "DomainEvent", "EventSpec", "InvalidEventPayload", "UnknownEventType"]

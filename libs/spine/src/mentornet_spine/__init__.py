@@ -1,0 +1,1 @@
+"""The runtime spine shared by MentorNet services: event store, outbox relay, consumers, projections."""

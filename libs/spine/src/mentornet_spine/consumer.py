@@ -1,0 +1,122 @@
+"""Durable JetStream pull consumers on faststream, with bounded redelivery and a dead-letter subject.
+
+faststream's default NATS ack policy terminates a failing message; here acknowledgement is manual:
+applied or duplicate → ack; failed → nak with a growing delay until ``max_deliver``; poison or
+out of attempts → the original event and the reason go to ``<root>.dlq.<consumer>``, then term.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from faststream import Context
+from faststream.middlewares import AckPolicy as FastStreamAckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, DeliverPolicy
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mentornet_events import CATALOGUE, Catalogue, Subjects
+from mentornet_spine.handlers import Delivery, Outcome, TransactionalHandler, process_batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    max_deliver: int = 5
+    ack_wait_s: float = 30.0
+    batch_size: int = 256
+    fetch_timeout_s: float = 0.5
+    #: nak delays by attempt (seconds); the last one repeats
+    backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
+
+    def delay(self, attempt: int) -> float:
+        return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
+
+
+def dead_letter_body(consumer: str, msg: Msg, reason: str, attempts: int) -> bytes:
+    meta = msg.metadata
+    try:
+        original: Any = json.loads(msg.data)
+    except ValueError:
+        original = msg.data.decode("utf-8", errors="replace")
+    return json.dumps(
+        {
+            "consumer": consumer,
+            "reason": reason,
+            "attempts": attempts,
+            "subject": msg.subject,
+            "stream": meta.stream,
+            "stream_sequence": meta.sequence.stream,
+            "dead_lettered_at": datetime.now(UTC).isoformat(),
+            "original": original,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def register_consumer(
+    broker: NatsBroker,
+    engine: AsyncEngine,
+    handler: TransactionalHandler,
+    subjects: Subjects,
+    settings: ConsumerSettings | None = None,
+    catalogue: Catalogue = CATALOGUE,
+) -> None:
+    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream."""
+    cfg = settings or ConsumerSettings()
+    for source in handler.sources:
+        subscriber = broker.subscriber(
+            subjects.service_wildcard(source),
+            stream=JStream(subjects.stream(source), declare=False),
+            durable=handler.name,
+            pull_sub=PullSub(batch_size=cfg.batch_size, timeout=cfg.fetch_timeout_s, batch=True),
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_deliver=cfg.max_deliver,
+                ack_wait=cfg.ack_wait_s,
+                max_ack_pending=cfg.batch_size * 8,
+            ),
+            ack_policy=FastStreamAckPolicy.MANUAL,
+            title=f"{handler.name}:{source}",
+        )
+
+        @subscriber
+        async def on_batch(message: Annotated[NatsBatchMessage, Context("message")]) -> None:
+            await handle_messages(broker, engine, handler, subjects, cfg, message.raw_message, catalogue)
+
+
+async def handle_messages(
+    broker: NatsBroker,
+    engine: AsyncEngine,
+    handler: TransactionalHandler,
+    subjects: Subjects,
+    cfg: ConsumerSettings,
+    msgs: list[Msg],
+    catalogue: Catalogue = CATALOGUE,
+) -> None:
+    deliveries = [Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {})) for m in msgs]
+    await process_batch(engine, handler, deliveries, catalogue)
+    for msg, d in zip(msgs, deliveries, strict=True):
+        attempts = msg.metadata.num_delivered
+        if d.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED):
+            await msg.ack()
+        elif d.outcome is Outcome.POISON or attempts >= cfg.max_deliver:
+            log.error("dead-lettering %s seq %s: %s", handler.name, d.stream_sequence, d.reason)
+            await broker.publish(
+                dead_letter_body(handler.name, msg, d.reason, attempts),
+                subjects.dead_letter(handler.name),
+                headers={"Nats-Msg-Id": f"{handler.name}:{msg.metadata.stream}:{d.stream_sequence}"},
+                stream=subjects.dead_letter_stream,
+            )
+            await msg.term()
+        else:
+            log.warning("%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason)
+            await msg.nak(delay=cfg.delay(attempts))

@@ -1,0 +1,162 @@
+"""Transactional event handling: a handler's effect and its processed-event record commit together.
+
+A batch is applied in one transaction (fast path); if anything in it fails, each event is retried
+in a transaction of its own so that one poison event cannot hold back the events behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, envelope_from_json
+from mentornet_spine.tables import processed_events
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("mentornet.spine.handlers")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a batch is applied: the ledger key of processed ids, and the handler's own state."""
+
+    ledger: str
+    state: Any = None
+
+
+class TransactionalHandler(ABC):
+    """An event consumer whose effects live in the service's database."""
+
+    #: durable consumer name, ``<service>-<purpose>``
+    name: str
+    #: services whose streams this handler reads
+    sources: tuple[str, ...]
+    #: event types it applies; others are acknowledged and skipped
+    event_types: frozenset[str]
+
+    async def scope(self, conn: AsyncConnection) -> Scope:
+        return Scope(ledger=self.name)
+
+    @abstractmethod
+    async def apply(self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent) -> None:
+        """Apply one event; raise to refuse it (it is retried, then dead-lettered)."""
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    POISON = "poison"  # can never succeed: dead-letter now
+    FAILED = "failed"  # may succeed later: redeliver
+
+
+@dataclass
+class Delivery:
+    data: bytes
+    stream_sequence: int
+    headers: dict[str, str] = field(default_factory=dict)
+    envelope: Envelope | None = None
+    event: DomainEvent | None = None
+    outcome: Outcome | None = None
+    reason: str = ""
+
+
+def decode(delivery: Delivery, handler: TransactionalHandler, catalogue: Catalogue) -> None:
+    try:
+        delivery.envelope = envelope_from_json(delivery.data)
+    except ValueError as error:
+        delivery.outcome, delivery.reason = Outcome.POISON, f"not a MentorNet envelope: {error}"
+        return
+    if delivery.envelope.type not in handler.event_types:
+        delivery.outcome = Outcome.SKIPPED
+        return
+    try:
+        delivery.event = catalogue.decode(delivery.envelope)
+    except (LookupError, ValueError) as error:
+        delivery.outcome, delivery.reason = Outcome.POISON, str(error)
+
+
+async def _apply_all(
+    conn: AsyncConnection, handler: TransactionalHandler, batch: Sequence[Delivery], scope: Scope | None
+) -> list[Delivery]:
+    scope = scope or await handler.scope(conn)
+    ids = [d.envelope.event_id for d in batch if d.envelope is not None]
+    seen = set(
+        await conn.scalars(
+            select(processed_events.c.event_id).where(
+                processed_events.c.consumer == scope.ledger, processed_events.c.event_id.in_(ids)
+            )
+        )
+    )
+    applied = []
+    for d in batch:
+        assert d.envelope is not None and d.event is not None
+        if d.envelope.event_id in seen:
+            d.outcome = Outcome.DUPLICATE
+            continue
+        seen.add(d.envelope.event_id)
+        token = otel_context.attach(propagate.extract(d.headers or d.envelope.trace_context))
+        try:
+            with tracer.start_as_current_span(
+                f"handle {d.envelope.type}",
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"mentornet.consumer": handler.name, "mentornet.event_id": str(d.envelope.event_id)},
+            ):
+                await handler.apply(conn, scope, d.envelope, d.event)
+        finally:
+            otel_context.detach(token)
+        applied.append(d)
+    if applied:
+        await conn.execute(
+            insert(processed_events),
+            [
+                {"consumer": scope.ledger, "event_id": d.envelope.event_id, "stream_sequence": d.stream_sequence}
+                for d in applied
+                if d.envelope is not None
+            ],
+        )
+    return applied
+
+
+async def process_batch(
+    engine: AsyncEngine,
+    handler: TransactionalHandler,
+    batch: Sequence[Delivery],
+    catalogue: Catalogue = CATALOGUE,
+    scope: Scope | None = None,
+) -> None:
+    """Set every delivery's outcome; effects of applied events are committed on return."""
+    for d in batch:
+        decode(d, handler, catalogue)
+    todo = [d for d in batch if d.outcome is None]
+    if not todo:
+        return
+    try:
+        async with engine.begin() as conn:
+            applied = await _apply_all(conn, handler, todo, scope)
+        for d in applied:
+            d.outcome = Outcome.APPLIED
+        return
+    except Exception as error:
+        if len(todo) == 1:
+            todo[0].outcome, todo[0].reason = Outcome.FAILED, f"{type(error).__name__}: {error}"
+            return
+        log.info("batch of %d failed (%r); retrying one by one", len(todo), error)
+    for d in todo:
+        d.outcome = None
+        try:
+            async with engine.begin() as conn:
+                applied = await _apply_all(conn, handler, [d], scope)
+            if applied:
+                d.outcome = Outcome.APPLIED
+        except Exception as error:
+            d.outcome, d.reason = Outcome.FAILED, f"{type(error).__name__}: {error}"

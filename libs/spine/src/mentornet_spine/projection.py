@@ -1,0 +1,182 @@
+"""Projections: read models kept in generations of tables, so a rebuild never disturbs readers.
+
+The live generation is recorded in ``projection_generations``; a rebuild fills generation n+1 from
+the start of the streams, switches the pointer and drops generation n in one transaction, then
+catches up with whatever arrived meanwhile (idempotent through the processed-event ledger).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import MetaData, Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mentornet_events import CATALOGUE, Catalogue, Subjects
+from mentornet_events.envelope import utc_now
+from mentornet_spine.handlers import Delivery, Outcome, Scope, TransactionalHandler, process_batch
+from mentornet_spine.tables import processed_events, projection_generations
+
+Tables = dict[str, Table]
+Progress = Callable[[int, int], None]
+
+
+class Projection(TransactionalHandler):
+    """A read model; subclasses declare tables for a generation suffix and apply events to them."""
+
+    def __init__(self) -> None:
+        self._generations: dict[int, Tables] = {}
+
+    @abstractmethod
+    def define_tables(self, metadata: MetaData, suffix: str) -> Tables:
+        """Declare the projection's tables, each name ending in ``suffix``."""
+
+    def tables(self, generation: int) -> Tables:
+        if generation not in self._generations:
+            self._generations[generation] = self.define_tables(MetaData(), f"_g{generation}")
+        return self._generations[generation]
+
+    def ledger(self, generation: int) -> str:
+        return f"{self.name}@g{generation}"
+
+    async def generation(self, conn: AsyncConnection) -> int:
+        value = await conn.scalar(
+            select(projection_generations.c.generation).where(projection_generations.c.projection == self.name)
+        )
+        if value is None:
+            raise RuntimeError(f"projection {self.name} is not installed; run install() at start-up")
+        return int(value)
+
+    async def scope(self, conn: AsyncConnection) -> Scope:
+        gen = await self.generation(conn)
+        return Scope(self.ledger(gen), self.tables(gen))
+
+    async def install(self, engine: AsyncEngine) -> None:
+        """Create generation 1 on first start; later starts keep the live generation."""
+        async with engine.begin() as conn:
+            exists = await conn.scalar(
+                select(projection_generations.c.generation).where(projection_generations.c.projection == self.name)
+            )
+            if exists is None:
+                await conn.run_sync(lambda c: _create(c, self.tables(1)))
+                await conn.execute(insert(projection_generations).values(projection=self.name, generation=1))
+
+    async def read_scope(self, engine: AsyncEngine) -> Scope:
+        async with engine.connect() as conn:
+            return await self.scope(conn)
+
+
+def _create(sync_conn: object, tables: Tables) -> None:
+    for table in tables.values():
+        table.create(sync_conn, checkfirst=True)  # type: ignore[arg-type]
+
+
+def _drop(sync_conn: object, tables: Tables) -> None:
+    for table in reversed(list(tables.values())):
+        table.drop(sync_conn, checkfirst=True)  # type: ignore[arg-type]
+
+
+@dataclass
+class RebuildResult:
+    projection: str
+    generation: int
+    events: int
+
+
+async def _stream_end(js: JetStreamContext, stream: str) -> int:
+    info = await js.stream_info(stream)
+    return int(info.state.last_seq)
+
+
+async def _replay_stream(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    projection: Projection,
+    scope: Scope,
+    subjects: Subjects,
+    source: str,
+    start: int,
+    end: int,
+    catalogue: Catalogue,
+    progress: Progress | None,
+    batch_size: int = 500,
+) -> int:
+    """Apply messages ``start..end`` of a source stream; returns how many were read."""
+    if end < start:
+        return 0
+    stream = subjects.stream(source)
+    sub = await js.pull_subscribe(
+        subjects.service_wildcard(source),
+        durable=None,
+        stream=stream,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=60.0,
+        ),
+    )
+    seen = 0
+    try:
+        last = start - 1
+        while last < end:
+            msgs = await sub.fetch(batch_size, timeout=5.0)
+            batch = [
+                Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}))
+                for m in msgs
+                if m.metadata.sequence.stream <= end
+            ]
+            last = max(m.metadata.sequence.stream for m in msgs)
+            await process_batch(engine, projection, batch, catalogue, scope)
+            failed = [d for d in batch if d.outcome is Outcome.FAILED]
+            if failed:
+                raise RuntimeError(f"replay of {stream} seq {failed[0].stream_sequence} failed: {failed[0].reason}")
+            seen += len(batch)
+            if progress:
+                progress(len(batch), 0)
+    finally:
+        await sub.unsubscribe()
+    return seen
+
+
+async def rebuild(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    projection: Projection,
+    subjects: Subjects,
+    *,
+    catalogue: Catalogue = CATALOGUE,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Rebuild ``projection`` from the start of its source streams into fresh tables and swap them in."""
+    await projection.install(engine)
+    async with engine.connect() as conn:
+        old = await projection.generation(conn)
+    new = old + 1
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: _drop(c, projection.tables(new)))
+        await conn.run_sync(lambda c: _create(c, projection.tables(new)))
+        await conn.execute(delete(processed_events).where(processed_events.c.consumer == projection.ledger(new)))
+    scope = Scope(projection.ledger(new), projection.tables(new))
+    ends = {source: await _stream_end(js, subjects.stream(source)) for source in projection.sources}
+    if progress:
+        progress(0, sum(ends.values()))
+    total = 0
+    for source, end in ends.items():
+        total += await _replay_stream(engine, js, projection, scope, subjects, source, 1, end, catalogue, progress)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(projection_generations)
+            .where(projection_generations.c.projection == projection.name)
+            .values(generation=new, rebuilt_at=utc_now())
+        )
+        await conn.run_sync(lambda c: _drop(c, projection.tables(old)))
+        await conn.execute(delete(processed_events).where(processed_events.c.consumer == projection.ledger(old)))
+    for source, end in ends.items():
+        now = await _stream_end(js, subjects.stream(source))
+        total += await _replay_stream(engine, js, projection, scope, subjects, source, end + 1, now, catalogue, None)
+    return RebuildResult(projection.name, new, total)

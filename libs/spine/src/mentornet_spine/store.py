@@ -1,0 +1,186 @@
+"""The event store: append with optimistic concurrency, read a stream, read everything in order.
+
+Appends are serialised (an advisory transaction lock on PostgreSQL; SQLite's single writer with
+``BEGIN IMMEDIATE``) so positions become visible in the order they were assigned: a reader that
+moves past position N can never later meet a smaller position committing behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from opentelemetry import propagate, trace
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, Tenant, new_event_id
+from mentornet_events.envelope import utc_now
+from mentornet_spine.tables import events, outbox
+
+APPEND_LOCK_KEY = 0x4D4E_4556  # "MNEV": one advisory lock per database serialises appends
+tracer = trace.get_tracer("mentornet.spine.store")
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else appended to the stream since the caller read it (HTTP 409)."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, the command expected {expected}: "
+            "it was changed by someone else; reload and try again"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    envelope: Envelope
+
+
+def _row_to_envelope(row: Any) -> Envelope:
+    return Envelope(
+        event_id=row.event_id,
+        type=row.type,
+        schema_version=row.schema_version,
+        occurred_at=row.occurred_at,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        tenant=Tenant(region=row.region, municipality=row.municipality, school=row.school),
+        correlation_id=row.correlation_id,
+        causation_id=row.causation_id,
+        trace_context=row.trace_context,
+        payload=row.payload,
+    )
+
+
+def current_trace_context() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+class EventStore:
+    def __init__(self, engine: AsyncEngine, catalogue: Catalogue = CATALOGUE) -> None:
+        self.engine = engine
+        self.catalogue = catalogue
+
+    @asynccontextmanager
+    async def _connection(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        if conn is not None:
+            yield conn
+            return
+        async with self.engine.begin() as own:
+            yield own
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        new_events: Sequence[DomainEvent],
+        *,
+        tenant: Tenant,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> list[StoredEvent]:
+        """Append events to a stream; ``expected_version`` 0 means a new stream, None means any.
+
+        Pass ``conn`` to make the append part of the caller's transaction (a read model change
+        committed together with its events); the outbox row is always in the same transaction.
+        """
+        if not new_events:
+            return []
+        for ev in new_events:
+            self.catalogue.spec_of(ev)  # refuses what the catalogue does not declare
+        with tracer.start_as_current_span(
+            "eventstore.append", attributes={"mentornet.stream_id": stream_id, "mentornet.count": len(new_events)}
+        ):
+            trace_context = current_trace_context()
+            correlation = correlation_id or new_event_id()
+            async with self._connection(conn) as c:
+                if c.dialect.name == "postgresql":
+                    await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+                actual = await self._version(c, stream_id)
+                if expected_version is not None and actual != expected_version:
+                    raise ConcurrencyConflict(stream_id, expected_version, actual)
+                now = utc_now()
+                envelopes = [
+                    Envelope(
+                        event_id=new_event_id(),
+                        type=type(ev).event_type,
+                        schema_version=type(ev).schema_version,
+                        occurred_at=now,
+                        stream_id=stream_id,
+                        stream_version=actual + i,
+                        tenant=tenant,
+                        correlation_id=correlation,
+                        causation_id=causation_id,
+                        trace_context=trace_context,
+                        payload=ev.model_dump(mode="json"),
+                    )
+                    for i, ev in enumerate(new_events, start=1)
+                ]
+                try:
+                    result = await c.execute(
+                        insert(events).returning(events.c.position, sort_by_parameter_order=True),
+                        [_envelope_row(e) for e in envelopes],
+                    )
+                except IntegrityError as error:
+                    if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
+                        raise ConcurrencyConflict(stream_id, actual, actual + 1) from None
+                    raise
+                positions = list(result.scalars())
+                await c.execute(insert(outbox), [{"position": p} for p in positions])
+            return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
+
+    @staticmethod
+    async def _version(conn: AsyncConnection, stream_id: str) -> int:
+        value = await conn.scalar(
+            select(func.coalesce(func.max(events.c.stream_version), 0)).where(events.c.stream_id == stream_id)
+        )
+        return int(value or 0)
+
+    async def stream_version(self, stream_id: str) -> int:
+        async with self.engine.connect() as conn:
+            return await self._version(conn, stream_id)
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        query = (
+            select(events)
+            .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
+            .order_by(events.c.stream_version)
+        )
+        async with self.engine.connect() as conn:
+            return [_row_to_envelope(r) for r in await conn.execute(query)]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Everything after a global position, in position order; never skips (see module doc)."""
+        query = select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
+        async with self.engine.connect() as conn:
+            return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
+
+
+def _envelope_row(e: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "stream_id": e.stream_id,
+        "stream_version": e.stream_version,
+        "type": e.type,
+        "schema_version": e.schema_version,
+        "occurred_at": e.occurred_at,
+        "region": e.tenant.region,
+        "municipality": e.tenant.municipality,
+        "school": e.tenant.school,
+        "correlation_id": e.correlation_id,
+        "causation_id": e.causation_id,
+        "trace_context": e.trace_context,
+        "payload": e.payload,
+    }

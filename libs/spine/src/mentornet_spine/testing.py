@@ -1,0 +1,97 @@
+"""A small SQL projection and event factories for tests and benchmarks of the spine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mentornet_events import DomainEvent, Envelope, Tenant
+from mentornet_events.catalogue.programs import PairFormed, RoadmapItemCompleted
+from mentornet_events.vocabulary import DeficitArea, MentoringForm
+from mentornet_spine.handlers import Scope
+from mentornet_spine.projection import Projection, Tables
+
+POISON = "POISON"
+
+
+class EventCounts(Projection):
+    """Counts pair events per school and type and keeps one row per applied event.
+
+    A roadmap item whose product is ``POISON`` is refused, to exercise dead-lettering.
+    """
+
+    sources = ("programs",)
+    event_types = frozenset({"PairFormed", "RoadmapItemCompleted"})
+
+    def __init__(self, name: str = "test-event-counts") -> None:
+        super().__init__()
+        self.name = name
+
+    def define_tables(self, metadata: MetaData, suffix: str) -> Tables:
+        return {
+            "counts": Table(
+                f"event_counts{suffix}",
+                metadata,
+                Column("school", String(32), primary_key=True),
+                Column("type", String(100), primary_key=True),
+                Column("n", Integer, nullable=False),
+            ),
+            "applied": Table(
+                f"event_applied{suffix}",
+                metadata,
+                Column("event_id", Uuid, primary_key=True),
+                Column("stream_id", String(200), nullable=False),
+                Column("stream_version", Integer, nullable=False),
+            ),
+        }
+
+    async def apply(self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent) -> None:
+        if isinstance(event, RoadmapItemCompleted) and event.product_kind == POISON:
+            raise ValueError("product kind POISON is refused by the test projection")
+        counts, applied = scope.state["counts"], scope.state["applied"]
+        school = envelope.tenant.school or "-"
+        key = (counts.c.school == school) & (counts.c.type == envelope.type)
+        done = await conn.execute(update(counts).where(key).values(n=counts.c.n + 1))
+        if done.rowcount == 0:
+            await conn.execute(insert(counts).values(school=school, type=envelope.type, n=1))
+        await conn.execute(
+            insert(applied).values(
+                event_id=envelope.event_id, stream_id=envelope.stream_id, stream_version=envelope.stream_version
+            )
+        )
+
+    async def snapshot(self, engine: AsyncEngine) -> tuple[dict[tuple[str, str], int], set[uuid.UUID]]:
+        """The projection's content, for comparing a live build with a rebuild."""
+        scope = await self.read_scope(engine)
+        async with engine.connect() as conn:
+            counts = {(r.school, r.type): r.n for r in await conn.execute(select(scope.state["counts"]))}
+            ids = set(await conn.scalars(select(scope.state["applied"].c.event_id)))
+        return counts, ids
+
+
+def tenant(school: str = "s1") -> Tenant:
+    return Tenant(region="38", municipality="m1", school=school)
+
+
+def pair_formed() -> PairFormed:
+    return PairFormed(
+        pair_id=uuid.uuid4(),
+        programme_id=uuid.uuid4(),
+        form=MentoringForm.TEACHER_TEACHER,
+        mentor_ids=[uuid.uuid4()],
+        mentee_ids=[uuid.uuid4()],
+        formed_on=date(2026, 9, 15),
+    )
+
+
+def item_completed(product_kind: str = "lesson plan") -> RoadmapItemCompleted:
+    return RoadmapItemCompleted(
+        pair_id=uuid.uuid4(),
+        item_id=uuid.uuid4(),
+        direction=DeficitArea.METHODOLOGICAL,
+        completed_on=date(2026, 10, 1),
+        product_kind=product_kind,
+    )
