@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from nats.js.api import AckPolicy, DeliverPolicy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Subjects
+from mentornet_spine import metrics
 from mentornet_spine.handlers import Delivery, Outcome, TransactionalHandler, process_batch
 
 log = logging.getLogger(__name__)
@@ -103,9 +105,12 @@ async def handle_messages(
     catalogue: Catalogue = CATALOGUE,
 ) -> None:
     deliveries = [Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {})) for m in msgs]
+    started = time.perf_counter()
     await process_batch(engine, handler, deliveries, catalogue)
+    metrics.handler_latency.record(time.perf_counter() - started, {"consumer": handler.name})
     for msg, d in zip(msgs, deliveries, strict=True):
         attempts = msg.metadata.num_delivered
+        metrics.events_handled.add(1, {"consumer": handler.name, "outcome": str(d.outcome and d.outcome.value)})
         if d.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED):
             await msg.ack()
         elif d.outcome is Outcome.POISON or attempts >= cfg.max_deliver:
@@ -116,6 +121,7 @@ async def handle_messages(
                 headers={"Nats-Msg-Id": f"{handler.name}:{msg.metadata.stream}:{d.stream_sequence}"},
                 stream=subjects.dead_letter_stream,
             )
+            metrics.dead_letters.add(1, {"consumer": handler.name})
             await msg.term()
         else:
             log.warning("%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Envelope, Subjects, envelope_to_json
+from mentornet_spine import metrics
 from mentornet_spine.store import _row_to_envelope
 from mentornet_spine.tables import events, outbox
 
@@ -100,6 +101,7 @@ class OutboxRelay:
         if done:
             async with self.engine.begin() as conn:
                 await conn.execute(delete(outbox).where(outbox.c.position.in_(done)))
+            metrics.events_relayed.add(len(done))
         return len(done)
 
     async def run(self, stop: asyncio.Event, idle_sleep: float = 0.05, error_sleep: float = 1.0) -> None:

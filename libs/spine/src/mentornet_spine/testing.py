@@ -42,7 +42,8 @@ class EventCounts(Projection):
             "applied": Table(
                 f"event_applied{suffix}",
                 metadata,
-                Column("event_id", Uuid, primary_key=True),
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("event_id", Uuid, nullable=False),  # not unique: a double apply must show
                 Column("stream_id", String(200), nullable=False),
                 Column("stream_version", Integer, nullable=False),
             ),
@@ -65,10 +66,16 @@ class EventCounts(Projection):
 
     async def snapshot(self, engine: AsyncEngine) -> tuple[dict[tuple[str, str], int], set[uuid.UUID]]:
         """The projection's content, for comparing a live build with a rebuild."""
+        counts, applied = await self.content(engine)
+        return counts, set(applied)
+
+    async def content(self, engine: AsyncEngine) -> tuple[dict[tuple[str, str], int], list[uuid.UUID]]:
+        """Counts, and every applied event id in order of application (duplicates included)."""
         scope = await self.read_scope(engine)
+        applied = scope.state["applied"]
         async with engine.connect() as conn:
             counts = {(r.school, r.type): r.n for r in await conn.execute(select(scope.state["counts"]))}
-            ids = set(await conn.scalars(select(scope.state["applied"].c.event_id)))
+            ids = list(await conn.scalars(select(applied.c.event_id).order_by(applied.c.id)))
         return counts, ids
 
 

@@ -1,0 +1,276 @@
+"""The ``mentornet`` command line: run the embedded system, inspect it, rebuild projections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import nats
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from mentornet_events import Subjects
+from mentornet_spine.db import make_engine
+from mentornet_spine.natsserver import NatsServer
+from mentornet_spine.projection import Projection, rebuild
+from mentornet_spine.services import ServiceSpec, discover_services
+from mentornet_spine.streams import ensure_streams
+from mentornet_spine.tables import outbox
+
+app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
+console = Console()
+
+EMBEDDED_NATS_PORT = 14222
+DataDir = Annotated[Path, typer.Option(help="Where the embedded NATS and the SQLite files live")]
+NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: NATS_URL or the embedded broker)")]
+Root = Annotated[str, typer.Option(envvar="MENTORNET_SUBJECT_ROOT", help="Subject root")]
+
+
+def _nats_url(url: str | None) -> str:
+    return url or os.environ.get("NATS_URL") or f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"
+
+
+def _wait_healthy(spec: ServiceSpec, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service {spec.name} exited with code {process.returncode}")
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            if answer.status_code == 200:
+                return
+            last = answer.text
+        except httpx.HTTPError as error:
+            last = str(error)
+        time.sleep(0.2)
+    raise RuntimeError(f"service {spec.name} not healthy after {timeout}s: {last}")
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]], nats_server: NatsServer) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    nats_server.stop()
+
+
+@app.command()
+def up(
+    data_dir: DataDir = Path(".data"),
+    nats_port: Annotated[int, typer.Option(help="Port of the embedded NATS")] = EMBEDDED_NATS_PORT,
+    port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 0,
+    root: Root = "mentornet",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for health")] = 60.0,
+) -> None:
+    """Start the embedded NATS with JetStream and every service on SQLite; Ctrl-C stops all."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    specs = discover_services()
+    server = NatsServer(store_dir=data_dir / "nats", port=nats_port, monitor_port=nats_port + 4000)
+    server.start()
+    subjects = Subjects(root)
+    asyncio.run(_provision(server.url, subjects))
+    processes: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        table = Table("service", "address", "database", title="MentorNet is running")
+        table.add_row("nats", server.url, str(data_dir / "nats"))
+        for spec in specs:
+            port = spec.port + port_offset
+            env = os.environ | spec.extra_env | {
+                "MENTORNET_SERVICE": spec.name,
+                "NATS_URL": server.url,
+                "DATABASE_URL": spec.embedded_database_url(data_dir),
+                "MENTORNET_SUBJECT_ROOT": root,
+                "PORT": str(port),
+            }
+            env.pop("DATABASE_SCHEMA", None)
+            processes.append(subprocess.Popen([sys.executable, "-m", "mentornet_spine.serve", spec.name], env=env))
+            _wait_healthy(spec, port, processes[-1], timeout)
+            table.add_row(spec.name, f"http://127.0.0.1:{port}", spec.embedded_database_url(data_dir))
+        console.print(table)
+        console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
+        while not stopping:
+            for spec, process in zip(specs, processes, strict=True):
+                if process.poll() is not None:
+                    console.print(f"[red]service {spec.name} exited with code {process.returncode}[/]")
+                    stopping = True
+            time.sleep(0.2)
+    except RuntimeError as error:
+        console.print(f"[red]{error}[/]")
+        _stop_all(processes, server)
+        raise typer.Exit(1) from None
+    console.print("stopping…")
+    _stop_all(processes, server)
+    console.print("stopped")
+
+
+async def _provision(url: str, subjects: Subjects) -> None:
+    nc = await nats.connect(url)
+    try:
+        await ensure_streams(nc.jetstream(), subjects)
+    finally:
+        await nc.close()
+
+
+def _databases(data_dir: Path, given: list[str]) -> dict[str, str]:
+    found = {s.name: s.embedded_database_url(data_dir) for s in discover_services() if (data_dir / f"{s.name}.db").exists()}
+    for item in given:
+        name, _, url = item.partition("=")
+        if not url:
+            raise typer.BadParameter(f"--database expects name=url, got {item!r}")
+        found[name] = url
+    return found
+
+
+@app.command()
+def status(
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = Path(".data"),
+    database: Annotated[list[str] | None, typer.Option(help="service=database-url, repeatable")] = None,
+    root: Root = "mentornet",
+) -> None:
+    """Streams, consumers with their lag and redeliveries, dead letters, and outbox backlogs."""
+    asyncio.run(_status(_nats_url(nats_url), Subjects(root), _databases(data_dir, database or [])))
+
+
+async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> None:
+    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
+    js = nc.jetstream()
+    streams = Table("stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams")
+    consumers = Table("stream", "consumer", "lag", "ack pending", "redelivered", "last active", title="Consumers")
+    prefix = subjects.root.upper() + "_"
+    for info in await js.streams_info():
+        name = info.config.name or ""
+        if not name.startswith(prefix):
+            continue
+        state = info.state
+        streams.add_row(
+            name, ", ".join(info.config.subjects or []), str(state.messages), str(state.bytes),
+            str(state.first_seq), str(state.last_seq), str(info.config.num_replicas),
+        )
+        for c in await js.consumers_info(name):
+            active = c.delivered.last_active if c.delivered else None
+            consumers.add_row(
+                name, c.name or "", str(c.num_pending), str(c.num_ack_pending), str(c.num_redelivered), str(active or "-")
+            )
+    await nc.close()
+    console.print(streams)
+    console.print(consumers)
+    backlog = Table("service", "outbox backlog", title="Outbox")
+    for service, db_url in sorted(databases.items()):
+        engine = make_engine(db_url)
+        try:
+            async with engine.connect() as conn:
+                backlog.add_row(service, str(await conn.scalar(select(func.count()).select_from(outbox))))
+        except Exception as error:
+            backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]")
+        finally:
+            await engine.dispose()
+    console.print(backlog)
+
+
+def _find_projections(name: str) -> list[tuple[ServiceSpec, Projection]]:
+    found = []
+    for spec in discover_services():
+        for projection in spec.load_projections():
+            if name in (spec.name, projection.name):
+                found.append((spec, projection))
+    return found
+
+
+@app.command()
+def replay(
+    projection: Annotated[str, typer.Argument(help="A projection's name, or a service's name for all of its")],
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = Path(".data"),
+    database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL", help="The service's database")] = None,
+    database_schema: Annotated[str | None, typer.Option(envvar="DATABASE_SCHEMA")] = None,
+    root: Root = "mentornet",
+) -> None:
+    """Rebuild a projection from the start of the streams into fresh tables, then swap them in."""
+    targets = _find_projections(projection)
+    if not targets:
+        known = [p.name for s in discover_services() for p in s.load_projections()]
+        console.print(f"[red]no projection or service named {projection!r}[/]; known: {', '.join(known) or 'none'}")
+        raise typer.Exit(2)
+    asyncio.run(_replay(targets, _nats_url(nats_url), data_dir, database_url, database_schema, Subjects(root)))
+
+
+async def _replay(
+    targets: list[tuple[ServiceSpec, Projection]],
+    url: str,
+    data_dir: Path,
+    database_url: str | None,
+    schema: str | None,
+    subjects: Subjects,
+) -> None:
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as bar:
+            for spec, projection in targets:
+                engine = make_engine(database_url or spec.embedded_database_url(data_dir), schema=schema)
+                task = bar.add_task(projection.name, total=None)
+
+                def advance(done: int, total: int, task: int = task) -> None:
+                    if total:
+                        bar.update(task, total=total)
+                    bar.advance(task, done)
+
+                try:
+                    result = await rebuild(engine, js, projection, subjects, progress=advance)
+                finally:
+                    await engine.dispose()
+                bar.update(task, description=f"{projection.name} → generation {result.generation}")
+                console.print(f"{projection.name}: {result.events} events replayed, generation {result.generation}")
+    finally:
+        await nc.close()
+
+
+@app.command()
+def asyncapi(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the committed document is stale")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the committed document")] = False,
+) -> None:
+    """Print, check or rewrite the AsyncAPI 3 document generated from the event catalogue."""
+    from mentornet_events.asyncapi import ASYNCAPI_PATH, render_asyncapi
+
+    document = render_asyncapi()
+    if check:
+        if not ASYNCAPI_PATH.exists() or ASYNCAPI_PATH.read_text(encoding="utf-8") != document:
+            console.print(f"[red]{ASYNCAPI_PATH} is stale[/]: run ./mn asyncapi --write and commit it")
+            raise typer.Exit(1)
+        console.print(f"{ASYNCAPI_PATH} is current")
+    elif write:
+        ASYNCAPI_PATH.write_text(document, encoding="utf-8")
+        console.print(f"wrote {ASYNCAPI_PATH}")
+    else:
+        sys.stdout.write(document)
+
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,114 @@
+"""The composition root every service shares: database, event store, relay, consumers, HTTP health.
+
+A service provides its FastAPI routes and its handlers; the runtime wires the rest the same way
+for all of them, so knowing one service means knowing all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+from sqlalchemy import text
+
+from mentornet_spine.consumer import ConsumerSettings, register_consumer
+from mentornet_spine.db import make_engine
+from mentornet_spine.handlers import TransactionalHandler
+from mentornet_spine.migrate import migrate
+from mentornet_spine.projection import Projection
+from mentornet_spine.relay import OutboxRelay
+from mentornet_spine.settings import SpineSettings
+from mentornet_spine.store import EventStore
+from mentornet_spine.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: SpineSettings,
+        handlers: Sequence[TransactionalHandler] = (),
+        consumer_settings: ConsumerSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.subjects = settings.subjects
+        self.handlers = list(handlers)
+        self.engine = make_engine(settings.database_url, schema=settings.database_schema)
+        self.store = EventStore(self.engine)
+        self.broker = NatsBroker(
+            settings.nats_url, graceful_timeout=30, max_reconnect_attempts=-1, name=f"mentornet-{settings.service}"
+        )
+        for handler in self.handlers:
+            register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
+        self._nc: Client | None = None
+        self.relay: OutboxRelay | None = None
+        self._stop = asyncio.Event()
+        self._relay_task: asyncio.Task[None] | None = None
+        self._backlog = 0
+        metrics.get_meter("mentornet.spine").create_observable_gauge(
+            "mentornet.outbox.backlog", [self._observe_backlog], description="Events committed, not yet published"
+        )
+
+    def _observe_backlog(self, _options: CallbackOptions) -> list[Observation]:
+        return [Observation(self._backlog, {"service": self.settings.service})]
+
+    async def start(self) -> None:
+        await migrate(self.engine)
+        for handler in self.handlers:
+            if isinstance(handler, Projection):
+                await handler.install(self.engine)
+        self._nc = await nats.connect(
+            self.settings.nats_url, max_reconnect_attempts=-1, name=f"mentornet-{self.settings.service}-relay"
+        )
+        js = self._nc.jetstream()
+        await ensure_streams(js, self.subjects, self.settings.stream_replicas)
+        self.relay = OutboxRelay(self.engine, js, self.subjects)
+        self._stop.clear()
+        self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
+        await self.broker.start()
+        log.info("service %s started", self.settings.service)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._relay_task:
+            await self._relay_task
+        await self.broker.stop()
+        if self._nc is not None:
+            await self._nc.drain()
+        await self.engine.dispose()
+        log.info("service %s stopped", self.settings.service)
+
+    async def health(self) -> dict[str, Any]:
+        """What ``/health`` reports; ``ok`` is false if the database or the broker is away."""
+        checks: dict[str, Any] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"error: {error}"
+        connected = self._nc is not None and self._nc.is_connected
+        checks["nats"] = "ok" if connected else "disconnected"
+        if self.relay is not None and checks["database"] == "ok":
+            self._backlog = await self.relay.backlog()
+            checks["outbox_backlog"] = self._backlog
+        checks["ok"] = checks["database"] == "ok" and connected
+        checks["service"] = self.settings.service
+        return checks
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()

@@ -1,0 +1,67 @@
+"""Service discovery: each service declares a ``ServiceSpec`` under the ``mentornet.services`` entry points.
+
+``mentornet up``, ``status`` and ``replay`` find services here, so a new service plugs in by
+declaring its entry point, without changes to the CLI. ``MENTORNET_EXTRA_SERVICES`` (comma-separated
+``module:attribute``) adds specs from outside the installed distribution, e.g. a plugin or a test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mentornet_spine.projection import Projection
+    from mentornet_spine.settings import SpineSettings
+
+
+def load_object(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    #: ``module:function`` taking ``SpineSettings`` and returning the service's FastAPI app
+    app_factory: str
+    #: port in the embedded system (``mentornet up``)
+    port: int
+    #: ``module:function`` returning the service's projections (for ``mentornet replay``)
+    projections: str | None = None
+    description: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def create_app(self, settings: SpineSettings) -> FastAPI:
+        factory: Callable[[SpineSettings], FastAPI] = load_object(self.app_factory)
+        return factory(settings)
+
+    def load_projections(self) -> list[Projection]:
+        if not self.projections:
+            return []
+        factory: Callable[[], list[Projection]] = load_object(self.projections)
+        return factory()
+
+    def embedded_database_url(self, data_dir: Path) -> str:
+        return f"sqlite+aiosqlite:///{(data_dir / f'{self.name}.db').resolve()}"
+
+
+def discover_services() -> list[ServiceSpec]:
+    specs: dict[str, ServiceSpec] = {}
+    for ep in entry_points(group="mentornet.services"):
+        spec = ep.load()
+        specs[spec.name] = spec
+    for reference in filter(None, os.environ.get("MENTORNET_EXTRA_SERVICES", "").split(",")):
+        spec = load_object(reference.strip())
+        specs[spec.name] = spec
+    return [specs[name] for name in sorted(specs)]

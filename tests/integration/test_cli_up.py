@@ -1,0 +1,123 @@
+"""``mentornet up`` runs the embedded system; ``status`` and ``replay`` work against it; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mentornet_spine.natsserver import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+MENTORNET = [sys.executable, "-m", "mentornet_spine.cli"]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class System:
+    def __init__(self, tmp_path: Path) -> None:
+        self.data_dir = tmp_path / "data"
+        self.nats_port = free_port()
+        self.offset = free_port() - 18950
+        self.port = 18950 + self.offset
+        self.env = os.environ | {
+            "MENTORNET_EXTRA_SERVICES": "tests.integration.sample_service:SPEC",
+            "MENTORNET_SUBJECT_ROOT": f"up{self.nats_port}",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.env.pop("NATS_URL", None)
+        self.env.pop("DATABASE_URL", None)
+        self.log = tmp_path / "up.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*MENTORNET, "up", "--data-dir", str(self.data_dir), "--nats-port", str(self.nats_port),
+                 "--port-offset", str(self.offset)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 90
+        while "all services healthy" not in self.log.read_text(errors="replace"):
+            assert self.process.poll() is None, self.log.read_text(errors="replace")
+            assert time.monotonic() < deadline, self.log.read_text(errors="replace")
+            time.sleep(0.2)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*MENTORNET, *args, "--nats-url", f"nats://127.0.0.1:{self.nats_port}", "--data-dir", str(self.data_dir)],
+            cwd=ROOT, env=self.env | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+        )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[System]:
+    running = System(tmp_path)
+    running.start()
+    yield running
+    if running.process and running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def _wait_applied(system: System, n: int) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while True:
+        body: dict[str, object] = httpx.get(system.url("/counts")).json()
+        if body["applied"] == n or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_up_status_replay_and_clean_stop(system: System) -> None:
+    assert httpx.get(system.url("/health")).json()["ok"] is True
+    httpx.post(system.url("/pairs"), json={"school": "s1", "count": 3}).raise_for_status()
+    httpx.post(system.url("/pairs"), json={"school": "s2", "count": 2}).raise_for_status()
+    body = _wait_applied(system, 5)
+    assert body == {"counts": {"s1/PairFormed": 3, "s2/PairFormed": 2}, "applied": 5}
+
+    status = system.cli("status")
+    assert status.returncode == 0, status.stderr
+    root = f"UP{system.nats_port}"
+    assert f"{root}_PROGRAMS" in status.stdout
+    assert "sample-event-counts" in status.stdout
+    assert "sample" in status.stdout  # its outbox backlog row
+
+    replayed = system.cli("replay", "sample")
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "5 events replayed, generation 2" in replayed.stdout
+    assert httpx.get(system.url("/counts")).json() == body  # identical after the swap
+    httpx.post(system.url("/pairs"), json={"school": "s1", "count": 1}).raise_for_status()
+    assert _wait_applied(system, 6)["counts"] == {"s1/PairFormed": 4, "s2/PairFormed": 2}
+
+    unknown = system.cli("replay", "nothing-like-this")
+    assert unknown.returncode == 2 and "sample-event-counts" in unknown.stdout
+
+    assert system.process is not None
+    system.process.send_signal(signal.SIGINT)
+    assert system.process.wait(60) == 0
+    assert "stopped" in system.log.read_text()
+    assert not _port_open(system.nats_port)
+    assert not _port_open(system.port)
+
+
+def test_conflicting_command_is_a_409(system: System) -> None:
+    created = httpx.post(system.url("/pairs"), json={"stream_id": "pair-fixed", "expected_version": 0})
+    assert created.status_code == 201
+    again = httpx.post(system.url("/pairs"), json={"stream_id": "pair-fixed", "expected_version": 0})
+    assert again.status_code == 409
+    assert "is at version 1, the command expected 0" in again.json()["detail"]
