@@ -69,6 +69,8 @@ Generated from the event catalogue (mentornet_events.asyncapi); do not edit by h
 class DeadLetter(BaseModel):
     """What a consumer publishes when it gives up on an event: the reason and the original message."""
 
+    # Mirrors mentornet_spine.consumer.dead_letter_body, which this library cannot import;
+    # tests/unit/test_asyncapi.py validates that function's output against this model.
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     consumer: str = Field(description="Durable consumer (handler) that gave up")
