@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -135,3 +136,19 @@ async def test_unknown_type_and_invalid_payload_are_dead_lettered_at_once(
     assert "field 'mentor_ids'" in reasons[0]
     assert reasons[1].startswith("not a MentorNet envelope")
     assert all(json.loads(m.data)["attempts"] == 1 for m in found)  # type: ignore[attr-defined]
+
+
+async def test_consumer_keeps_pulling_after_idle_periods(
+    broker: NatsBroker, database: Database, js: JetStreamContext, subjects: Subjects, projection: EventCounts
+) -> None:
+    """Empty fetches time out many times over; the pull loop must survive them (nats-py/faststream pitfall)."""
+    store = EventStore(database.engine)
+    for round_ in range(3):
+        await asyncio.sleep(1.5)  # several empty fetches at FAST.fetch_timeout_s
+        await store.append(f"pair-{round_}", 0, [pair_formed()], tenant=tenant())
+        await relay_all(database, js, subjects)
+
+        async def applied(n: int = round_ + 1) -> bool:
+            return len((await projection.snapshot(database.engine))[1]) == n
+
+        await eventually(applied, timeout=10)

@@ -246,6 +246,8 @@ async def _replay(
                     await engine.dispose()
                 bar.update(task, description=f"{projection.name} → generation {result.generation}")
                 console.print(f"{projection.name}: {result.events} events replayed, generation {result.generation}")
+                for sequence, reason in result.refused:
+                    console.print(f"[yellow]  refused stream sequence {sequence}: {reason}[/]")
     finally:
         await nc.close()
 

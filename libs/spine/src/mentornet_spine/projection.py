@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -85,6 +85,8 @@ class RebuildResult:
     projection: str
     generation: int
     events: int
+    #: events the projection refused (as live, they are left out), as (stream sequence, reason)
+    refused: list[tuple[int, str]] = field(default_factory=list)
 
 
 async def _stream_end(js: JetStreamContext, stream: str) -> int:
@@ -103,6 +105,7 @@ async def _replay_stream(
     end: int,
     catalogue: Catalogue,
     progress: Progress | None,
+    refused: list[tuple[int, str]],
     batch_size: int = 500,
 ) -> int:
     """Apply messages ``start..end`` of a source stream; returns how many were read."""
@@ -132,9 +135,7 @@ async def _replay_stream(
             ]
             last = max(m.metadata.sequence.stream for m in msgs)
             await process_batch(engine, projection, batch, catalogue, scope)
-            failed = [d for d in batch if d.outcome is Outcome.FAILED]
-            if failed:
-                raise RuntimeError(f"replay of {stream} seq {failed[0].stream_sequence} failed: {failed[0].reason}")
+            refused += [(d.stream_sequence, d.reason) for d in batch if d.outcome in (Outcome.FAILED, Outcome.POISON)]
             seen += len(batch)
             if progress:
                 progress(len(batch), 0)
@@ -166,8 +167,11 @@ async def rebuild(
     if progress:
         progress(0, sum(ends.values()))
     total = 0
+    refused: list[tuple[int, str]] = []
     for source, end in ends.items():
-        total += await _replay_stream(engine, js, projection, scope, subjects, source, 1, end, catalogue, progress)
+        total += await _replay_stream(
+            engine, js, projection, scope, subjects, source, 1, end, catalogue, progress, refused
+        )
     async with engine.begin() as conn:
         await conn.execute(
             update(projection_generations)
@@ -178,5 +182,7 @@ async def rebuild(
         await conn.execute(delete(processed_events).where(processed_events.c.consumer == projection.ledger(old)))
     for source, end in ends.items():
         now = await _stream_end(js, subjects.stream(source))
-        total += await _replay_stream(engine, js, projection, scope, subjects, source, end + 1, now, catalogue, None)
-    return RebuildResult(projection.name, new, total)
+        total += await _replay_stream(
+            engine, js, projection, scope, subjects, source, end + 1, now, catalogue, None, refused
+        )
+    return RebuildResult(projection.name, new, total, refused)

@@ -45,7 +45,11 @@ class ServiceRuntime:
         self.engine = make_engine(settings.database_url, schema=settings.database_schema)
         self.store = EventStore(self.engine)
         self.broker = NatsBroker(
-            settings.nats_url, graceful_timeout=30, max_reconnect_attempts=-1, name=f"mentornet-{settings.service}"
+            settings.nats_url,
+            graceful_timeout=30,
+            max_reconnect_attempts=-1,
+            name=f"mentornet-{settings.service}",
+            log_level=logging.DEBUG,  # one line per message is noise at INFO
         )
         for handler in self.handlers:
             register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)

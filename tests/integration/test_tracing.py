@@ -1,0 +1,68 @@
+"""One trace follows an HTTP request through the append, the relay and the consumer."""
+
+from __future__ import annotations
+
+import httpx
+import nats
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from mentornet_events import Subjects
+from mentornet_spine.settings import SpineSettings
+from mentornet_spine.streams import delete_streams
+from tests.conftest import Database
+from tests.integration.sample_service import create_app
+from tests.integration.support import eventually
+
+EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def in_memory_tracing() -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+    trace.set_tracer_provider(provider)  # once per process; later calls are ignored by the SDK
+
+
+def _named(spans: list[ReadableSpan], prefix: str) -> list[ReadableSpan]:
+    return [s for s in spans if s.name.startswith(prefix)]
+
+
+async def test_request_append_relay_and_handling_share_one_trace(
+    pg_database: Database, nats_url: str, subjects: Subjects
+) -> None:
+    settings = SpineSettings(
+        service="sample",
+        nats_url=nats_url,
+        database_url=pg_database.url,
+        database_schema=pg_database.schema,
+        subject_root=subjects.root,
+    )
+    app = create_app(settings)
+    EXPORTER.clear()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sample") as client:
+            answer = await client.post("/pairs", json={"school": "s7"})
+            assert answer.status_code == 201
+
+            async def handled() -> list[ReadableSpan]:
+                return _named(list(EXPORTER.get_finished_spans()), "handle PairFormed")
+
+            await eventually(handled)
+    spans = list(EXPORTER.get_finished_spans())
+    [request] = [s for s in _named(spans, "POST /pairs") if s.parent is None]
+    [append] = _named(spans, "eventstore.append")
+    [relay] = _named(spans, "outbox.relay")
+    [handle] = _named(spans, "handle PairFormed")
+    trace_id = request.context.trace_id
+    assert {s.context.trace_id for s in (append, relay, handle)} == {trace_id}
+    assert relay.parent is not None and relay.parent.span_id == append.context.span_id
+    assert handle.parent is not None and handle.parent.span_id == relay.context.span_id
+    assert relay.kind is trace.SpanKind.PRODUCER and handle.kind is trace.SpanKind.CONSUMER
+    nc = await nats.connect(nats_url)
+    await delete_streams(nc.jetstream(), subjects)
+    await nc.close()
