@@ -59,6 +59,9 @@ def create_app(settings: SpineSettings) -> FastAPI:
     async def read_counts() -> dict[str, Any]:
         assert isinstance(counts, EventCounts)
         table, applied = await counts.content(runtime.engine)
-        return {"counts": {f"{school}/{kind}": n for (school, kind), n in table.items()}, "applied": len(applied)}
+        return {
+            "counts": {f"{school}/{kind}": n for (school, kind), n in table.items()},
+            "applied": len(applied),
+        }
 
     return app

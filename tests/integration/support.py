@@ -11,16 +11,18 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
+async def eventually(
+    check: Callable[[], Awaitable[Any]], within: float = 20.0, interval: float = 0.05
+) -> Any:
+    """Poll ``check`` until it returns a truthy value; fail with the last value after ``within`` seconds."""
+    deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+    raise AssertionError(f"condition not met within {within}s; last value: {last!r}")
 
 
 async def stream_messages(js: JetStreamContext, stream: str, subject: str) -> list[Any]:

@@ -44,9 +44,20 @@ class System:
     def start(self) -> None:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*MENTORNET, "up", "--data-dir", str(self.data_dir), "--nats-port", str(self.nats_port),
-                 "--port-offset", str(self.offset)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    *MENTORNET,
+                    "up",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--nats-port",
+                    str(self.nats_port),
+                    "--port-offset",
+                    str(self.offset),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 90
         while "all services healthy" not in self.log.read_text(errors="replace"):
@@ -56,8 +67,19 @@ class System:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*MENTORNET, *args, "--nats-url", f"nats://127.0.0.1:{self.nats_port}", "--data-dir", str(self.data_dir)],
-            cwd=ROOT, env=self.env | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+            [
+                *MENTORNET,
+                *args,
+                "--nats-url",
+                f"nats://127.0.0.1:{self.nats_port}",
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            cwd=ROOT,
+            env=self.env | {"COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def url(self, path: str) -> str:

@@ -50,7 +50,9 @@ async def test_events_reach_the_projection_once(
 ) -> None:
     store = EventStore(database.engine)
     for school in ("s1", "s1", "s2"):
-        await store.append(f"pair-{school}-{id(object())}", None, [pair_formed(), item_completed()], tenant=tenant(school))
+        await store.append(
+            f"pair-{school}-{id(object())}", None, [pair_formed(), item_completed()], tenant=tenant(school)
+        )
     await relay_all(database, js, subjects)
 
     async def applied() -> bool:
@@ -141,7 +143,7 @@ async def test_unknown_type_and_invalid_payload_are_dead_lettered_at_once(
 async def test_consumer_keeps_pulling_after_idle_periods(
     broker: NatsBroker, database: Database, js: JetStreamContext, subjects: Subjects, projection: EventCounts
 ) -> None:
-    """Empty fetches time out many times over; the pull loop must survive them (nats-py/faststream pitfall)."""
+    """Empty fetches time out again and again; the pull loop must survive them (nats-py pitfall)."""
     store = EventStore(database.engine)
     for round_ in range(3):
         await asyncio.sleep(1.5)  # several empty fetches at FAST.fetch_timeout_s
@@ -151,4 +153,4 @@ async def test_consumer_keeps_pulling_after_idle_periods(
         async def applied(n: int = round_ + 1) -> bool:
             return len((await projection.snapshot(database.engine))[1]) == n
 
-        await eventually(applied, timeout=10)
+        await eventually(applied, within=10)

@@ -36,7 +36,8 @@ async def test_racing_writers_one_wins(database: Database) -> None:
     store = EventStore(database.engine)
     await store.append("pair-1", 0, [pair_formed()], tenant=tenant())
     results = await asyncio.gather(
-        *(store.append("pair-1", 1, [item_completed()], tenant=tenant()) for _ in range(5)), return_exceptions=True
+        *(store.append("pair-1", 1, [item_completed()], tenant=tenant()) for _ in range(5)),
+        return_exceptions=True,
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(isinstance(r, ConcurrencyConflict) for r in results if isinstance(r, BaseException))

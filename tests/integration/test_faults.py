@@ -30,21 +30,28 @@ class ServiceProcess:
     def __init__(self, db: Database, nats_url: str, subjects: Subjects, log: Path) -> None:
         self.port = free_port()
         self.log = log
-        self.env = os.environ | db.env() | {
-            "MENTORNET_EXTRA_SERVICES": "tests.integration.sample_service:SPEC",
-            "MENTORNET_SERVICE": "sample",
-            "MENTORNET_SUBJECT_ROOT": subjects.root,
-            "NATS_URL": nats_url,
-            "PORT": str(self.port),
-            "PYTHONPATH": str(ROOT),
-        }
+        self.env = (
+            os.environ
+            | db.env()
+            | {
+                "MENTORNET_EXTRA_SERVICES": "tests.integration.sample_service:SPEC",
+                "MENTORNET_SERVICE": "sample",
+                "MENTORNET_SUBJECT_ROOT": subjects.root,
+                "NATS_URL": nats_url,
+                "PORT": str(self.port),
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mentornet_spine.serve", "sample"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while True:
@@ -82,7 +89,9 @@ async def _assert_exactly_once(
     assert sum(table.values()) == len(expected_ids)
     nc = await nats.connect(nats_url)
     try:
-        msgs = await stream_messages(nc.jetstream(), subjects.stream("programs"), subjects.service_wildcard("programs"))
+        msgs = await stream_messages(
+            nc.jetstream(), subjects.stream("programs"), subjects.service_wildcard("programs")
+        )
         assert [m.headers["Nats-Msg-Id"] for m in msgs] == expected_ids  # once each, in commit order
         await delete_streams(nc.jetstream(), subjects)
     finally:
@@ -102,7 +111,10 @@ async def test_service_killed_mid_batch_then_restarted(
         for kill_round in range(2):
             for i in range(40):
                 stored = await store.append(
-                    f"pair-{kill_round}-{i}", 0, [pair_formed() for _ in range(50)], tenant=tenant(f"s{i % 3}")
+                    f"pair-{kill_round}-{i}",
+                    0,
+                    [pair_formed() for _ in range(50)],
+                    tenant=tenant(f"s{i % 3}"),
                 )
                 expected += [str(s.envelope.event_id) for s in stored]
             target = len(expected)
@@ -111,7 +123,7 @@ async def test_service_killed_mid_batch_then_restarted(
                 _, applied = await counts.content(pg_database.engine)
                 return target - 2000 < len(applied) < target
 
-            await eventually(some_applied, timeout=30, interval=0.01)
+            await eventually(some_applied, within=30, interval=0.01)
             service.kill()  # mid-batch: relay and consumer both die without warning
             service.start()
 
@@ -119,7 +131,7 @@ async def test_service_killed_mid_batch_then_restarted(
             _, applied = await counts.content(pg_database.engine)
             return len(applied) >= len(expected)
 
-        await eventually(all_applied, timeout=60)
+        await eventually(all_applied, within=60)
         await asyncio.sleep(0.5)  # anything applied twice would show up now
     finally:
         service.stop()
@@ -155,10 +167,9 @@ async def test_nats_restarted_under_load(
             _, applied = await counts.content(pg_database.engine)
             return len(applied) >= len(expected)
 
-        await eventually(all_applied, timeout=60)
+        await eventually(all_applied, within=60)
         await asyncio.sleep(0.5)
     finally:
         service.stop()
     assert len(expected) > 100
     await _assert_exactly_once(pg_database, private_nats.url, subjects, expected, counts)
-

@@ -21,7 +21,9 @@ async def test_relay_publishes_in_commit_order_with_msg_id(
     store = EventStore(database.engine)
     appended = []
     for i in range(30):
-        appended += await store.append(f"pair-{i % 4}", None, [pair_formed(), item_completed()], tenant=tenant())
+        appended += await store.append(
+            f"pair-{i % 4}", None, [pair_formed(), item_completed()], tenant=tenant()
+        )
     relay = OutboxRelay(database.engine, js, subjects, batch_size=16)
     assert await relay.backlog() == 60
     while await relay.relay_once():

@@ -27,7 +27,9 @@ async def test_replay_rebuilds_an_identical_projection(
     projection = EventCounts()
     await projection.install(database.engine)
     broker = NatsBroker(nats_url, graceful_timeout=10)
-    register_consumer(broker, database.engine, projection, subjects, ConsumerSettings(max_deliver=2, backoff_s=(0.05,)))
+    register_consumer(
+        broker, database.engine, projection, subjects, ConsumerSettings(max_deliver=2, backoff_s=(0.05,))
+    )
     await broker.start()
     store = EventStore(database.engine)
     relay = OutboxRelay(database.engine, js, subjects)
@@ -48,7 +50,9 @@ async def test_replay_rebuilds_an_identical_projection(
         assert sum(live[0].values()) == 100
 
         seen: list[int] = []
-        result = await rebuild(database.engine, js, projection, subjects, progress=lambda n, _t: seen.append(n))
+        result = await rebuild(
+            database.engine, js, projection, subjects, progress=lambda n, _t: seen.append(n)
+        )
         assert result.generation == 2
         assert result.events == 101  # the poison event is read, refused, and left out as it was live
         assert sum(seen) == 101

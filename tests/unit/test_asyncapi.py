@@ -10,6 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+from nats.aio.msg import Msg
+
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, EventSpec, Subjects, Tenant
 from mentornet_events.asyncapi import (
     ASYNCAPI_PATH,
@@ -23,7 +25,6 @@ from mentornet_events.asyncapi import (
 from mentornet_spine.consumer import dead_letter_body
 from mentornet_spine.relay import message_headers
 from mentornet_spine.testing import pair_formed
-from nats.aio.msg import Msg
 
 ROOT = Path(__file__).resolve().parents[2]
 

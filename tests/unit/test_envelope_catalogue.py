@@ -103,7 +103,13 @@ def test_subject_rule() -> None:
 
 def test_required_events_are_declared() -> None:
     names = {spec.name for spec in CATALOGUE}
-    assert {"MentorRegistered", "MenteeRegistered", "PairFormed", "RoadmapItemCompleted", "FeedbackSubmitted"} <= names
+    assert {
+        "MentorRegistered",
+        "MenteeRegistered",
+        "PairFormed",
+        "RoadmapItemCompleted",
+        "FeedbackSubmitted",
+    } <= names
 
 
 def test_upcasters_bring_old_versions_to_current() -> None:

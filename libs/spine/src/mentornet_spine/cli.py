@@ -15,7 +15,7 @@ import httpx
 import nats
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -98,15 +98,21 @@ def up(
         table.add_row("nats", server.url, str(data_dir / "nats"))
         for spec in specs:
             port = spec.port + port_offset
-            env = os.environ | spec.extra_env | {
-                "MENTORNET_SERVICE": spec.name,
-                "NATS_URL": server.url,
-                "DATABASE_URL": spec.embedded_database_url(data_dir),
-                "MENTORNET_SUBJECT_ROOT": root,
-                "PORT": str(port),
-            }
+            env = (
+                os.environ
+                | spec.extra_env
+                | {
+                    "MENTORNET_SERVICE": spec.name,
+                    "NATS_URL": server.url,
+                    "DATABASE_URL": spec.embedded_database_url(data_dir),
+                    "MENTORNET_SUBJECT_ROOT": root,
+                    "PORT": str(port),
+                }
+            )
             env.pop("DATABASE_SCHEMA", None)
-            processes.append(subprocess.Popen([sys.executable, "-m", "mentornet_spine.serve", spec.name], env=env))
+            processes.append(
+                subprocess.Popen([sys.executable, "-m", "mentornet_spine.serve", spec.name], env=env)
+            )
             _wait_healthy(spec, port, processes[-1], timeout)
             table.add_row(spec.name, f"http://127.0.0.1:{port}", spec.embedded_database_url(data_dir))
         console.print(table)
@@ -135,7 +141,11 @@ async def _provision(url: str, subjects: Subjects) -> None:
 
 
 def _databases(data_dir: Path, given: list[str]) -> dict[str, str]:
-    found = {s.name: s.embedded_database_url(data_dir) for s in discover_services() if (data_dir / f"{s.name}.db").exists()}
+    found = {
+        s.name: s.embedded_database_url(data_dir)
+        for s in discover_services()
+        if (data_dir / f"{s.name}.db").exists()
+    }
     for item in given:
         name, _, url = item.partition("=")
         if not url:
@@ -158,8 +168,12 @@ def status(
 async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> None:
     nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
     js = nc.jetstream()
-    streams = Table("stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams")
-    consumers = Table("stream", "consumer", "lag", "ack pending", "redelivered", "last active", title="Consumers")
+    streams = Table(
+        "stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams"
+    )
+    consumers = Table(
+        "stream", "consumer", "lag", "ack pending", "redelivered", "last active", title="Consumers"
+    )
     prefix = subjects.root.upper() + "_"
     for info in await js.streams_info():
         name = info.config.name or ""
@@ -167,13 +181,23 @@ async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> No
             continue
         state = info.state
         streams.add_row(
-            name, ", ".join(info.config.subjects or []), str(state.messages), str(state.bytes),
-            str(state.first_seq), str(state.last_seq), str(info.config.num_replicas),
+            name,
+            ", ".join(info.config.subjects or []),
+            str(state.messages),
+            str(state.bytes),
+            str(state.first_seq),
+            str(state.last_seq),
+            str(info.config.num_replicas),
         )
         for c in await js.consumers_info(name):
             active = c.delivered.last_active if c.delivered else None
             consumers.add_row(
-                name, c.name or "", str(c.num_pending), str(c.num_ack_pending), str(c.num_redelivered), str(active or "-")
+                name,
+                c.name or "",
+                str(c.num_pending),
+                str(c.num_ack_pending),
+                str(c.num_redelivered),
+                str(active or "-"),
             )
     await nc.close()
     console.print(streams)
@@ -202,10 +226,14 @@ def _find_projections(name: str) -> list[tuple[ServiceSpec, Projection]]:
 
 @app.command()
 def replay(
-    projection: Annotated[str, typer.Argument(help="A projection's name, or a service's name for all of its")],
+    projection: Annotated[
+        str, typer.Argument(help="A projection's name, or a service's name for all of its")
+    ],
     nats_url: NatsUrl = None,
     data_dir: DataDir = Path(".data"),
-    database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL", help="The service's database")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="DATABASE_URL", help="The service's database")
+    ] = None,
     database_schema: Annotated[str | None, typer.Option(envvar="DATABASE_SCHEMA")] = None,
     root: Root = "mentornet",
 ) -> None:
@@ -213,9 +241,13 @@ def replay(
     targets = _find_projections(projection)
     if not targets:
         known = [p.name for s in discover_services() for p in s.load_projections()]
-        console.print(f"[red]no projection or service named {projection!r}[/]; known: {', '.join(known) or 'none'}")
+        console.print(
+            f"[red]no projection or service named {projection!r}[/]; known: {', '.join(known) or 'none'}"
+        )
         raise typer.Exit(2)
-    asyncio.run(_replay(targets, _nats_url(nats_url), data_dir, database_url, database_schema, Subjects(root)))
+    asyncio.run(
+        _replay(targets, _nats_url(nats_url), data_dir, database_url, database_schema, Subjects(root))
+    )
 
 
 async def _replay(
@@ -235,7 +267,7 @@ async def _replay(
                 engine = make_engine(database_url or spec.embedded_database_url(data_dir), schema=schema)
                 task = bar.add_task(projection.name, total=None)
 
-                def advance(done: int, total: int, task: int = task) -> None:
+                def advance(done: int, total: int, task: TaskID = task) -> None:
                     if total:
                         bar.update(task, total=total)
                     bar.advance(task, done)
@@ -245,7 +277,9 @@ async def _replay(
                 finally:
                     await engine.dispose()
                 bar.update(task, description=f"{projection.name} → generation {result.generation}")
-                console.print(f"{projection.name}: {result.events} events replayed, generation {result.generation}")
+                console.print(
+                    f"{projection.name}: {result.events} events replayed, generation {result.generation}"
+                )
                 for sequence, reason in result.refused:
                     console.print(f"[yellow]  refused stream sequence {sequence}: {reason}[/]")
     finally:
@@ -271,7 +305,6 @@ def asyncapi(
         console.print(f"wrote {ASYNCAPI_PATH}")
     else:
         sys.stdout.write(document)
-
 
 
 if __name__ == "__main__":

@@ -110,7 +110,9 @@ async def handle_messages(
     metrics.handler_latency.record(time.perf_counter() - started, {"consumer": handler.name})
     for msg, d in zip(msgs, deliveries, strict=True):
         attempts = msg.metadata.num_delivered
-        metrics.events_handled.add(1, {"consumer": handler.name, "outcome": str(d.outcome and d.outcome.value)})
+        metrics.events_handled.add(
+            1, {"consumer": handler.name, "outcome": str(d.outcome and d.outcome.value)}
+        )
         if d.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED):
             await msg.ack()
         elif d.outcome is Outcome.POISON or attempts >= cfg.max_deliver:
@@ -124,5 +126,7 @@ async def handle_messages(
             metrics.dead_letters.add(1, {"consumer": handler.name})
             await msg.term()
         else:
-            log.warning("%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason)
+            log.warning(
+                "%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason
+            )
             await msg.nak(delay=cfg.delay(attempts))

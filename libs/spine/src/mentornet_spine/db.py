@@ -13,7 +13,9 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, schema: str | None = None, pool_size: int = 10, echo: bool = False
+) -> AsyncEngine:
     """Create an async engine.
 
     SQLite: WAL, a busy timeout and ``BEGIN IMMEDIATE`` so that concurrent writers queue instead
@@ -43,5 +45,10 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10, ech
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
     )

@@ -47,7 +47,9 @@ class TransactionalHandler(ABC):
         return Scope(ledger=self.name)
 
     @abstractmethod
-    async def apply(self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent) -> None:
+    async def apply(
+        self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
+    ) -> None:
         """Apply one event; raise to refuse it (it is retried, then dead-lettered)."""
 
 
@@ -109,7 +111,10 @@ async def _apply_all(
             with tracer.start_as_current_span(
                 f"handle {d.envelope.type}",
                 kind=trace.SpanKind.CONSUMER,
-                attributes={"mentornet.consumer": handler.name, "mentornet.event_id": str(d.envelope.event_id)},
+                attributes={
+                    "mentornet.consumer": handler.name,
+                    "mentornet.event_id": str(d.envelope.event_id),
+                },
             ):
                 await handler.apply(conn, scope, d.envelope, d.event)
         finally:
@@ -119,7 +124,11 @@ async def _apply_all(
         await conn.execute(
             insert(processed_events),
             [
-                {"consumer": scope.ledger, "event_id": d.envelope.event_id, "stream_sequence": d.stream_sequence}
+                {
+                    "consumer": scope.ledger,
+                    "event_id": d.envelope.event_id,
+                    "stream_sequence": d.stream_sequence,
+                }
                 for d in applied
                 if d.envelope is not None
             ],

@@ -10,5 +10,7 @@ handler_latency = meter.create_histogram(
     "mentornet.handler.duration", unit="s", description="Time to apply a fetched batch of events"
 )
 events_handled = meter.create_counter("mentornet.handler.events", description="Events handled, by outcome")
-dead_letters = meter.create_counter("mentornet.dead_letters", description="Events sent to a dead-letter subject")
+dead_letters = meter.create_counter(
+    "mentornet.dead_letters", description="Events sent to a dead-letter subject"
+)
 events_relayed = meter.create_counter("mentornet.outbox.relayed", description="Events published by the relay")

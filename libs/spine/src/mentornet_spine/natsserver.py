@@ -52,7 +52,16 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        cmd = [
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+        ]
         if self.monitor_port:
             cmd += ["-m", str(self.monitor_port)]
         return cmd

@@ -45,7 +45,9 @@ class Projection(TransactionalHandler):
 
     async def generation(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
-            select(projection_generations.c.generation).where(projection_generations.c.projection == self.name)
+            select(projection_generations.c.generation).where(
+                projection_generations.c.projection == self.name
+            )
         )
         if value is None:
             raise RuntimeError(f"projection {self.name} is not installed; run install() at start-up")
@@ -59,7 +61,9 @@ class Projection(TransactionalHandler):
         """Create generation 1 on first start; later starts keep the live generation."""
         async with engine.begin() as conn:
             exists = await conn.scalar(
-                select(projection_generations.c.generation).where(projection_generations.c.projection == self.name)
+                select(projection_generations.c.generation).where(
+                    projection_generations.c.projection == self.name
+                )
             )
             if exists is None:
                 await conn.run_sync(lambda c: _create(c, self.tables(1)))
@@ -135,7 +139,9 @@ async def _replay_stream(
             ]
             last = max(m.metadata.sequence.stream for m in msgs)
             await process_batch(engine, projection, batch, catalogue, scope)
-            refused += [(d.stream_sequence, d.reason) for d in batch if d.outcome in (Outcome.FAILED, Outcome.POISON)]
+            refused += [
+                (d.stream_sequence, d.reason) for d in batch if d.outcome in (Outcome.FAILED, Outcome.POISON)
+            ]
             seen += len(batch)
             if progress:
                 progress(len(batch), 0)
@@ -161,7 +167,9 @@ async def rebuild(
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: _drop(c, projection.tables(new)))
         await conn.run_sync(lambda c: _create(c, projection.tables(new)))
-        await conn.execute(delete(processed_events).where(processed_events.c.consumer == projection.ledger(new)))
+        await conn.execute(
+            delete(processed_events).where(processed_events.c.consumer == projection.ledger(new))
+        )
     scope = Scope(projection.ledger(new), projection.tables(new))
     ends = {source: await _stream_end(js, subjects.stream(source)) for source in projection.sources}
     if progress:
@@ -179,7 +187,9 @@ async def rebuild(
             .values(generation=new, rebuilt_at=utc_now())
         )
         await conn.run_sync(lambda c: _drop(c, projection.tables(old)))
-        await conn.execute(delete(processed_events).where(processed_events.c.consumer == projection.ledger(old)))
+        await conn.execute(
+            delete(processed_events).where(processed_events.c.consumer == projection.ledger(old))
+        )
     for source, end in ends.items():
         now = await _stream_end(js, subjects.stream(source))
         total += await _replay_stream(

@@ -8,6 +8,7 @@ Nothing uncommitted is visible to the relay, so nothing uncommitted is ever publ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from nats.js import JetStreamContext
@@ -119,7 +120,5 @@ class OutboxRelay:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

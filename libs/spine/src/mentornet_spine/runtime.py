@@ -59,7 +59,9 @@ class ServiceRuntime:
         self._relay_task: asyncio.Task[None] | None = None
         self._backlog = 0
         metrics.get_meter("mentornet.spine").create_observable_gauge(
-            "mentornet.outbox.backlog", [self._observe_backlog], description="Events committed, not yet published"
+            "mentornet.outbox.backlog",
+            [self._observe_backlog],
+            description="Events committed, not yet published",
         )
 
     def _observe_backlog(self, _options: CallbackOptions) -> list[Observation]:

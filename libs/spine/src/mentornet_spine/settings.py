@@ -13,7 +13,9 @@ class SpineSettings(BaseSettings):
 
     service: str = Field(default="mentornet", validation_alias="MENTORNET_SERVICE")
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias="NATS_URL")
-    database_url: str = Field(default="sqlite+aiosqlite:///.data/mentornet.db", validation_alias="DATABASE_URL")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.data/mentornet.db", validation_alias="DATABASE_URL"
+    )
     database_schema: str | None = Field(default=None, validation_alias="DATABASE_SCHEMA")
     subject_root: str = Field(default="mentornet", validation_alias="MENTORNET_SUBJECT_ROOT")
     stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias="MENTORNET_STREAM_REPLICAS")

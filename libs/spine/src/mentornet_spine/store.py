@@ -101,7 +101,8 @@ class EventStore:
         for ev in new_events:
             self.catalogue.spec_of(ev)  # refuses what the catalogue does not declare
         with tracer.start_as_current_span(
-            "eventstore.append", attributes={"mentornet.stream_id": stream_id, "mentornet.count": len(new_events)}
+            "eventstore.append",
+            attributes={"mentornet.stream_id": stream_id, "mentornet.count": len(new_events)},
         ):
             trace_context = current_trace_context()
             correlation = correlation_id or new_event_id()
@@ -163,7 +164,9 @@ class EventStore:
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Everything after a global position, in position order; never skips (see module doc)."""
-        query = select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
+        query = (
+            select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
+        )
         async with self.engine.connect() as conn:
             return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
 

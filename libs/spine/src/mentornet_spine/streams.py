@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -12,7 +14,9 @@ from mentornet_events import CATALOGUE, Catalogue, Subjects
 DUPLICATE_WINDOW_S = 15 * 60
 
 
-def stream_configs(subjects: Subjects, replicas: int = 1, catalogue: Catalogue = CATALOGUE) -> list[StreamConfig]:
+def stream_configs(
+    subjects: Subjects, replicas: int = 1, catalogue: Catalogue = CATALOGUE
+) -> list[StreamConfig]:
     """Event streams keep everything (projections are rebuilt from the start); limits are explicit."""
     configs = [
         StreamConfig(
@@ -61,7 +65,5 @@ async def ensure_streams(
 async def delete_streams(js: JetStreamContext, subjects: Subjects, catalogue: Catalogue = CATALOGUE) -> None:
     for config in stream_configs(subjects, 1, catalogue):
         assert config.name is not None
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(config.name)
-        except NotFoundError:
-            pass

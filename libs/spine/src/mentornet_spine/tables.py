@@ -15,8 +15,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    UniqueConstraint,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.engine import Dialect

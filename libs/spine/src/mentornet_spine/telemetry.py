@@ -21,7 +21,9 @@ from mentornet_spine.settings import SpineSettings
 
 
 def setup_telemetry(settings: SpineSettings) -> TracerProvider:
-    resource = Resource.create({"service.name": f"mentornet-{settings.service}", "service.namespace": "mentornet"})
+    resource = Resource.create(
+        {"service.name": f"mentornet-{settings.service}", "service.namespace": "mentornet"}
+    )
     provider = TracerProvider(resource=resource)
     readers: list[MetricReader] = []
     if settings.otlp_endpoint:

@@ -49,7 +49,9 @@ class EventCounts(Projection):
             ),
         }
 
-    async def apply(self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent) -> None:
+    async def apply(
+        self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
+    ) -> None:
         if isinstance(event, RoadmapItemCompleted) and event.product_kind == POISON:
             raise ValueError("product kind POISON is refused by the test projection")
         counts, applied = scope.state["counts"], scope.state["applied"]
@@ -60,7 +62,9 @@ class EventCounts(Projection):
             await conn.execute(insert(counts).values(school=school, type=envelope.type, n=1))
         await conn.execute(
             insert(applied).values(
-                event_id=envelope.event_id, stream_id=envelope.stream_id, stream_version=envelope.stream_version
+                event_id=envelope.event_id,
+                stream_id=envelope.stream_id,
+                stream_version=envelope.stream_version,
             )
         )
 

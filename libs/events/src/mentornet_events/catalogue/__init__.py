@@ -1,5 +1,6 @@
 """Every domain event is registered here once; importing the package loads the whole catalogue."""
 
+from mentornet_events.catalogue import programs, registry  # noqa: F401  (registration side effect)
 from mentornet_events.catalogue.base import (
     CATALOGUE,
     Catalogue,
@@ -8,6 +9,5 @@ from mentornet_events.catalogue.base import (
     InvalidEventPayload,
     UnknownEventType,
 )
-from mentornet_events.catalogue import programs, registry  # noqa: F401  (registration side effect)
 
 __all__ = ["CATALOGUE", "Catalogue", "DomainEvent", "EventSpec", "InvalidEventPayload", "UnknownEventType"]

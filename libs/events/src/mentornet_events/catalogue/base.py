@@ -70,9 +70,7 @@ class Catalogue:
         self._specs: dict[str, EventSpec] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
-    def event(
-        self, *, service: str, aggregate: str, version: int = 1
-    ) -> Callable[[type[E]], type[E]]:
+    def event(self, *, service: str, aggregate: str, version: int = 1) -> Callable[[type[E]], type[E]]:
         """Class decorator: register a domain event; the class name is its type."""
 
         def register(model: type[E]) -> type[E]:
@@ -116,7 +114,9 @@ class Catalogue:
         spec = self.spec(event_type)
         if version > spec.version:
             raise InvalidEventPayload(
-                event_type, version, [f"schema version {version} is newer than this code knows ({spec.version})"]
+                event_type,
+                version,
+                [f"schema version {version} is newer than this code knows ({spec.version})"],
             )
         data = dict(payload)
         for v in range(version, spec.version):

@@ -43,5 +43,7 @@ class FeedbackSubmitted(DomainEvent):
     pair_id: UUID
     meeting_id: UUID
     respondent_role: str = Field(pattern=r"^(mentor|mentee)$")
-    scores: dict[EvaluationLevel, Annotated[int, Field(ge=1, le=5)]] = Field(description="Score 1–5 per evaluation level")
+    scores: dict[EvaluationLevel, Annotated[int, Field(ge=1, le=5)]] = Field(
+        description="Score 1–5 per evaluation level"
+    )
     wants_to_become_mentor: bool = False

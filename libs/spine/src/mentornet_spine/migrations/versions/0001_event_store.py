@@ -38,7 +38,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox",
-        sa.Column("position", position, sa.ForeignKey("events.position"), primary_key=True, autoincrement=False),
+        sa.Column(
+            "position", position, sa.ForeignKey("events.position"), primary_key=True, autoincrement=False
+        ),
     )
     op.create_table(
         "processed_events",
