@@ -1,0 +1,511 @@
+"""How much of raw JetStream throughput survives the event spine, measured in one run.
+
+The spine puts a database at both ends of the broker: events are appended to the SQL store with
+their outbox rows, the relay publishes them to JetStream, and a durable consumer applies them to
+a projection in one transaction per batch. This bench measures, against the same broker in the
+same run, the raw nats-py rates (async publish; pull fetch + ack) and the end-to-end rate on
+SQLite and PostgreSQL, with appender, relay and consumer in separate processes as deployed.
+The floor: end to end on PostgreSQL keeps at least 1/3 of the raw pull-fetch-ack rate.
+
+    .venv/bin/python bench/spine.py --events 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as ProcessEvent
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mentornet_events import Envelope, Subjects, envelope_to_json, new_event_id
+from mentornet_events.envelope import utc_now
+from mentornet_spine.consumer import ConsumerSettings, register_consumer
+from mentornet_spine.db import make_engine
+from mentornet_spine.migrate import migrate
+from mentornet_spine.relay import OutboxRelay
+from mentornet_spine.store import EventStore
+from mentornet_spine.streams import delete_streams, ensure_streams
+from mentornet_spine.testing import EventCounts, item_completed, pair_formed, tenant
+
+DEFAULT_NATS = "nats://127.0.0.1:4222"
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+FLOOR = 1 / 3
+POLL_S = 0.02
+SOURCE = "programs"  # the service stream the test projection reads
+
+
+@dataclass(frozen=True)
+class Tuning:
+    append_batch: int = 50  # events per append call, all to one aggregate stream (a bulk import)
+    relay_batch: int = 500
+    consumer_batch: int = 256
+    fetch_timeout_s: float = 0.1  # faststream waits this long to fill a batch once the stream is dry
+    raw_fetch_batch: int = 256
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a child process needs to reach the run's database and broker (picklable)."""
+
+    backend: str
+    url: str
+    schema: str | None
+    nats_url: str
+    root: str
+    events: int
+    tuning: Tuning
+
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = make_engine(self.url, schema=self.schema)
+        return engine
+
+    @property
+    def subjects(self) -> Subjects:
+        return Subjects(root=self.root)
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+
+@dataclass
+class EndToEnd:
+    backend: str
+    append: Rate
+    relayed: Rate
+    applied: Rate
+
+
+@dataclass
+class Results:
+    events: int
+    tuning: Tuning
+    publish: Rate
+    fetch_ack: Rate
+    runs: list[EndToEnd] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def sample_envelope() -> Envelope:
+    event = pair_formed()
+    return Envelope(
+        event_id=new_event_id(),
+        type=type(event).event_type,
+        schema_version=type(event).schema_version,
+        occurred_at=utc_now(),
+        stream_id=f"bench-{new_event_id()}",
+        stream_version=1,
+        tenant=tenant(),
+        correlation_id=new_event_id(),
+        payload=event.model_dump(mode="json"),
+    )
+
+
+# --- the raw baseline --------------------------------------------------------------------------
+
+
+async def raw_baseline(nc: Client, run_id: str, n: int, tuning: Tuning) -> tuple[Rate, Rate]:
+    """Async publish of N event-sized messages into a fresh stream, then pull-fetch-ack them all."""
+    js = nc.jetstream()
+    subjects = Subjects(root=f"bench_{run_id}_raw")
+    await ensure_streams(js, subjects)  # the same stream config as the spine's
+    try:
+        subject = subjects.event(SOURCE, "pair", "PairFormed")
+        payload = envelope_to_json(sample_envelope())
+        headers = [{"Nats-Msg-Id": str(new_event_id())} for _ in range(n)]  # as the relay sends
+        start = time.perf_counter()
+        futures = [await js.publish_async(subject, payload, headers=h) for h in headers]
+        await js.publish_async_completed()
+        publish = Rate(n, time.perf_counter() - start)
+        failed = sum(1 for f in futures if f.exception() is not None)
+        if failed:
+            raise RuntimeError(f"{failed} raw publishes failed")
+
+        sub = await js.pull_subscribe(
+            subjects.service_wildcard(SOURCE),
+            durable="bench-raw",
+            stream=subjects.stream(SOURCE),
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_ack_pending=tuning.raw_fetch_batch * 8,  # as the spine's consumers
+            ),
+        )
+        got = 0
+        start = time.perf_counter()
+        while got < n:
+            msgs = await sub.fetch(tuning.raw_fetch_batch, timeout=5)
+            for msg in msgs:
+                await msg.ack()
+            got += len(msgs)
+        await nc.flush()  # the acks have reached the server
+        fetch_ack = Rate(n, time.perf_counter() - start)
+        await sub.unsubscribe()
+        return publish, fetch_ack
+    finally:
+        await delete_streams(js, subjects)
+
+
+# --- the end-to-end roles, one process each ------------------------------------------------------
+
+
+Finished = tuple[float, float] | None  # a role's own (start, end) on the monotonic clock, if it has one
+
+
+async def appender(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
+    engine = target.engine()
+    store = EventStore(engine)
+    size = target.tuning.append_batch
+    batches = [
+        (f"pair-{uuid.uuid4()}", [pair_formed() if j % 2 == 0 else item_completed() for j in range(size)], i)
+        for i in range(target.events // size)
+    ]
+    async with engine.connect() as conn:  # open the pool before the clock starts
+        await conn.execute(text("SELECT 1"))
+    ready.put("appender")
+    await asyncio.to_thread(go.wait)
+    start = time.monotonic()
+    for stream_id, new_events, i in batches:
+        await store.append(stream_id, 0, new_events, tenant=tenant(f"s{i % 10}"))
+    end = time.monotonic()
+    await engine.dispose()
+    return start, end
+
+
+async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
+    engine = target.engine()
+    nc = await nats.connect(target.nats_url)
+    outbox = OutboxRelay(engine, nc.jetstream(), target.subjects, batch_size=target.tuning.relay_batch)
+    await outbox.backlog()
+    ready.put("relay")
+    await asyncio.to_thread(go.wait)
+    stopping = asyncio.Event()
+    running = asyncio.create_task(outbox.run(stopping))
+    await asyncio.to_thread(stop.wait)
+    stopping.set()
+    await running
+    await nc.drain()
+    await engine.dispose()
+    return None
+
+
+async def consumer(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
+    engine = target.engine()
+    broker = NatsBroker(target.nats_url, graceful_timeout=10, logger=None)
+    tuning = target.tuning
+    settings = ConsumerSettings(batch_size=tuning.consumer_batch, fetch_timeout_s=tuning.fetch_timeout_s)
+    register_consumer(broker, engine, EventCounts(), target.subjects, settings)
+    await broker.start()
+    ready.put("consumer")
+    await asyncio.to_thread(stop.wait)
+    await broker.stop()
+    await engine.dispose()
+    return None
+
+
+Role = Callable[[Target, ProcessEvent, ProcessEvent, "Queue[str]"], Coroutine[Any, Any, Finished]]
+ROLES: dict[str, Role] = {"consumer": consumer, "relay": relay, "appender": appender}
+
+
+def run_role(
+    role: str,
+    target: Target,
+    go: ProcessEvent,
+    stop: ProcessEvent,
+    ready: Queue[str],
+    results: Queue[tuple[str, Finished]],
+) -> None:
+    """A child process's entry point: one role on its own event loop."""
+    results.put((role, asyncio.run(ROLES[role](target, go, stop, ready))))
+
+
+# --- one end-to-end run --------------------------------------------------------------------------
+
+
+async def create_schema(url: str) -> str:
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await admin.dispose()
+    return schema
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], within_s: float, what: str) -> float:
+    """Poll ``check`` until true; returns the monotonic time it was first seen true."""
+    deadline = time.monotonic() + within_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {within_s:.0f}s")
+        await asyncio.sleep(POLL_S)
+    return time.monotonic()
+
+
+async def end_to_end(js: JetStreamContext, target: Target) -> EndToEnd:
+    """Append → relay → consume with one process per role; the clock runs from the first append."""
+    n, subjects = target.events, target.subjects
+    engine = target.engine()
+    await migrate(engine)
+    projection = EventCounts()
+    await projection.install(engine)
+    await ensure_streams(js, subjects)
+    stream = subjects.stream(SOURCE)
+    ctx = mp.get_context("spawn")
+    go, stop = ctx.Event(), ctx.Event()
+    ready: Queue[str] = ctx.Queue()
+    results: Queue[tuple[str, Finished]] = ctx.Queue()
+    procs: list[BaseProcess] = [
+        ctx.Process(target=run_role, args=(role, target, go, stop, ready, results), name=f"bench-{role}")
+        for role in ROLES
+    ]
+
+    def alive() -> None:
+        dead = [p.name for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise RuntimeError(f"{', '.join(str(d) for d in dead)} failed; see its traceback above")
+
+    async def all_ready() -> bool:
+        alive()
+        with contextlib.suppress(Empty):
+            waiting.remove(ready.get_nowait())
+        return not waiting
+
+    async def relayed() -> bool:
+        alive()
+        return bool((await js.stream_info(stream)).state.messages >= n)
+
+    async def applied() -> bool:  # acks follow the commit, so the ack floor marks applied events
+        alive()
+        return bool((await js.consumer_info(stream, projection.name)).ack_floor.stream_seq >= n)
+
+    waiting = set(ROLES)
+    limit_s = max(120.0, n / 100)
+    try:
+        for proc in procs:
+            proc.start()
+        await wait_for(all_ready, 120, "all roles ready")
+        go.set()
+        relayed_at = await wait_for(relayed, limit_s, f"{n} events in JetStream")
+        applied_at = await wait_for(applied, limit_s, f"{n} events applied")
+        stop.set()
+        finished = dict([await asyncio.to_thread(results.get, True, 60) for _ in procs])
+        appended = finished["appender"]
+        assert appended is not None
+        start, appended_at = appended
+        async with engine.connect() as conn:
+            rows = await conn.scalar(select(func.count()).select_from(projection.tables(1)["applied"]))
+        dead_letters = (await js.stream_info(subjects.dead_letter_stream)).state.messages
+        if rows != n or dead_letters:
+            raise RuntimeError(f"{rows} of {n} events applied, {dead_letters} dead-lettered")
+        return EndToEnd(
+            target.backend,
+            append=Rate(n, appended_at - start),
+            relayed=Rate(n, relayed_at - start),
+            applied=Rate(n, applied_at - start),
+        )
+    finally:
+        stop.set()
+        for proc in procs:
+            await asyncio.to_thread(proc.join, 30)
+            if proc.is_alive():
+                proc.terminate()
+        await engine.dispose()
+        await delete_streams(js, subjects)
+
+
+async def run_sqlite(js: JetStreamContext, nats_url: str, run_id: str, n: int, tuning: Tuning) -> EndToEnd:
+    folder = Path(tempfile.mkdtemp(prefix="spine-bench-"))
+    try:
+        url = f"sqlite+aiosqlite:///{folder / 'store.db'}"
+        target = Target("SQLite", url, None, nats_url, f"bench_{run_id}_sqlite", n, tuning)
+        return await end_to_end(js, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def run_postgres(
+    js: JetStreamContext, nats_url: str, url: str, run_id: str, n: int, tuning: Tuning
+) -> EndToEnd:
+    schema = await create_schema(url)
+    try:
+        target = Target("PostgreSQL", url, schema, nats_url, f"bench_{run_id}_pg", n, tuning)
+        return await end_to_end(js, target)
+    finally:
+        await drop_schema(url, schema)
+
+
+async def environment(nc: Client, postgres_url: str) -> dict[str, str]:
+    admin = create_async_engine(postgres_url)
+    async with admin.connect() as conn:
+        pg = str(await conn.scalar(text("SHOW server_version")))
+    await admin.dispose()
+    server = nc.connected_server_version
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "host": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "load average at start": f"{os.getloadavg()[0]:.1f}",
+        "python": platform.python_version(),
+        "nats-server": f"{server.major}.{server.minor}.{server.patch}",
+        "postgresql": pg,
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+async def bench(n: int, nats_url: str, postgres_url: str, tuning: Tuning, console: Console) -> Results:
+    run_id = uuid.uuid4().hex[:8]
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        env = await environment(nc, postgres_url)
+        with console.status("raw JetStream publish and pull-fetch-ack…"):
+            publish, fetch_ack = await raw_baseline(nc, run_id, n, tuning)
+        results = Results(n, tuning, publish, fetch_ack, environment=env)
+        with console.status("SQLite end to end…"):
+            results.runs.append(await run_sqlite(js, nats_url, run_id, n, tuning))
+        with console.status("PostgreSQL end to end…"):
+            results.runs.append(await run_postgres(js, nats_url, postgres_url, run_id, n, tuning))
+        return results
+    finally:
+        await nc.drain()
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+Row = tuple[str, str, str, str, str]
+
+
+def rows(results: Results) -> list[Row]:
+    """(path, stage, rate, seconds, share of the raw pull-fetch-ack rate)."""
+    raw = results.fetch_ack.per_second
+
+    def row(path: str, stage: str, rate: Rate, unit: str = "events/s") -> Row:
+        share = rate.per_second / raw
+        return path, stage, f"{rate.per_second:,.0f} {unit}", f"{rate.seconds:.2f}", f"{share:.2f}"
+
+    table = [
+        row("raw nats-py", "publish_async", results.publish, "msg/s"),
+        row("raw nats-py", "pull fetch + ack", results.fetch_ack, "msg/s"),
+    ]
+    for run in results.runs:
+        table += [
+            row(run.backend, f"append, {results.tuning.append_batch}/call", run.append),
+            row(run.backend, "relayed to JetStream", run.relayed),
+            row(run.backend, "end to end (applied)", run.applied),
+        ]
+    return table
+
+
+def floor_line(results: Results) -> tuple[bool, str]:
+    pg = next(r for r in results.runs if r.backend == "PostgreSQL")
+    ratio = pg.applied.per_second / results.fetch_ack.per_second
+    met = ratio >= FLOOR
+    verdict = "met" if met else "NOT met"
+    return met, (
+        f"Floor (PostgreSQL e2e ≥ 1/3 raw fetch-ack): {verdict}, "
+        f"{pg.applied.per_second:,.0f} / {results.fetch_ack.per_second:,.0f} = {ratio:.2f}"
+    )
+
+
+HEADERS = ("Path", "Stage", "Rate", "Seconds", "× fetch-ack")
+
+
+def print_table(results: Results, console: Console) -> None:
+    table = Table(title=f"Event spine throughput, {results.events:,} events")
+    for i, header in enumerate(HEADERS):
+        table.add_column(header, justify="left" if i < 2 else "right")
+    for measure in rows(results):
+        table.add_row(*measure)
+    console.print(table)
+    met, line = floor_line(results)
+    console.print(line, style="bold green" if met else "bold red")
+
+
+def markdown(results: Results) -> str:
+    t = results.tuning
+    lines = [
+        "# Event spine throughput",
+        "",
+        f"`.venv/bin/python bench/spine.py --events {results.events}`: {results.events:,} events of about "
+        "600 bytes. Appender, relay and consumer run as separate processes, all at once; each "
+        "figure is timed from the first append to the last event appended, in the stream, or "
+        "applied to the projection and acknowledged.",
+        "",
+        "| " + " | ".join(HEADERS) + " |",
+        "|---|---|---:|---:|---:|",
+        *("| " + " | ".join(r) + " |" for r in rows(results)),
+        "",
+        f"**{floor_line(results)[1]}**",
+        "",
+        f"Tuning: append {t.append_batch} events per call, relay batch {t.relay_batch}, consumer batch "
+        f"{t.consumer_batch} (fetch timeout {t.fetch_timeout_s} s), raw fetch batch {t.raw_fetch_batch}.",
+        "",
+        "Environment: " + "; ".join(f"{k} {v}" for k, v in results.environment.items()) + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Event spine throughput against raw JetStream, in one run.")
+    parser.add_argument("--events", type=int, default=20000, help="events per measurement (default 20000)")
+    parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
+    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "spine.md")
+    parser.add_argument("--append-batch", type=int, default=Tuning.append_batch)
+    parser.add_argument("--relay-batch", type=int, default=Tuning.relay_batch)
+    parser.add_argument("--consumer-batch", type=int, default=Tuning.consumer_batch)
+    args = parser.parse_args()
+    tuning = Tuning(args.append_batch, args.relay_batch, args.consumer_batch)
+    n = args.events - args.events % tuning.append_batch
+    if n <= 0:
+        parser.error(f"--events must be at least --append-batch ({tuning.append_batch})")
+    console = Console()
+    results = asyncio.run(bench(n, args.nats_url, args.postgres_url, tuning, console))
+    print_table(results, console)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(markdown(results), encoding="utf-8")
+    console.print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
