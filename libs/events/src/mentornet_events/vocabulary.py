@@ -49,3 +49,28 @@ class EvaluationLevel(StrEnum):
     KNOWLEDGE = "knowledge"
     BEHAVIOUR = "behaviour"
     RESULTS = "results"
+
+
+class SchoolKind(StrEnum):
+    SCHOOL = "school"
+    KINDERGARTEN = "kindergarten"
+    COLLEGE = "college"
+    ADDITIONAL_EDUCATION = "additional_education"
+
+
+class QualificationCategory(StrEnum):
+    NONE = "none"
+    FIRST = "first"
+    HIGHEST = "highest"
+
+
+class BaseKind(StrEnum):
+    """Which base of the school a participant is in (a person may be in both)."""
+
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+class ConsentGiver(StrEnum):
+    PARTICIPANT = "participant"
+    PARENT = "parent"  # for a minor

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy import text
 from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
-from mentornet_spine.migrate import migrate
+from mentornet_spine.migrate import MigrationSet, migrate
 from mentornet_spine.projection import Projection
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.settings import SpineSettings
@@ -38,8 +38,10 @@ class ServiceRuntime:
         settings: SpineSettings,
         handlers: Sequence[TransactionalHandler] = (),
         consumer_settings: ConsumerSettings | None = None,
+        migrations: Sequence[MigrationSet] = (),
     ) -> None:
         self.settings = settings
+        self.migrations = list(migrations)
         self.subjects = settings.subjects
         self.handlers = list(handlers)
         self.engine = make_engine(settings.database_url, schema=settings.database_schema)
@@ -53,6 +55,8 @@ class ServiceRuntime:
         )
         for handler in self.handlers:
             register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
+        #: run after migrations and before serving (e.g. bootstrap data)
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
         self._nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self._stop = asyncio.Event()
@@ -68,7 +72,7 @@ class ServiceRuntime:
         return [Observation(self._backlog, {"service": self.settings.service})]
 
     async def start(self) -> None:
-        await migrate(self.engine)
+        await migrate(self.engine, *self.migrations)
         for handler in self.handlers:
             if isinstance(handler, Projection):
                 await handler.install(self.engine)
@@ -81,6 +85,8 @@ class ServiceRuntime:
         self._stop.clear()
         self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
         await self.broker.start()
+        for hook in self.on_start:
+            await hook()
         log.info("service %s started", self.settings.service)
 
     async def stop(self) -> None:

@@ -1,10 +1,15 @@
-"""Alembic environment: runs on the connection handed over by ``mentornet_spine.migrate``."""
+"""Alembic environment shared by the spine's and the services' migration sets.
+
+``mentornet_spine.migrate`` hands over the connection and the version table.
+"""
 
 from alembic import context
 
-from mentornet_spine.tables import metadata
-
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, version_table="spine_alembic_version")
+config = context.config
+context.configure(
+    connection=config.attributes["connection"],
+    target_metadata=None,
+    version_table=config.attributes["version_table"],
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,84 @@
+"""FastAPI glue: the bearer token → ``Principal`` dependency, and 401/403 answers people can read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mentornet_auth.principal import AccessDenied, Principal
+from mentornet_auth.tokens import InvalidToken, TokenVerifier
+
+JwksSource = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def jwks_from_url(url: str) -> JwksSource:
+    async def fetch() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=5) as client:
+            answer = await client.get(url)
+            answer.raise_for_status()
+            data: dict[str, Any] = answer.json()
+            return data
+
+    return fetch
+
+
+class Authenticator:
+    """Verifies bearer tokens; refreshes the JWKS when an unknown key id appears (at most every 30 s)."""
+
+    def __init__(self, source: JwksSource, refresh_every_s: float = 30.0) -> None:
+        self.source = source
+        self.refresh_every_s = refresh_every_s
+        self._verifier: TokenVerifier | None = None
+        self._fetched_at = 0.0
+
+    async def _ensure(self, kid: str | None) -> TokenVerifier:
+        stale = time.monotonic() - self._fetched_at > self.refresh_every_s
+        if self._verifier is None or (kid and not self._verifier.knows(kid) and stale):
+            jwks = await self.source()
+            self._verifier = TokenVerifier(jwks)
+            self._fetched_at = time.monotonic()
+        return self._verifier
+
+    async def authenticate(self, token: str) -> Principal:
+        import jwt
+
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise InvalidToken("недействительный токен") from None
+        verifier = await self._ensure(kid)
+        return verifier.verify(token)
+
+
+bearer = HTTPBearer(auto_error=False, description="Токен, выданный реестром MentorNet")
+
+
+def install_auth(app: FastAPI, authenticator: Authenticator) -> None:
+    """Register the authenticator and the 401/403 error answers on an app."""
+    app.state.authenticator = authenticator
+
+    @app.exception_handler(InvalidToken)
+    async def unauthorized(_request: Request, error: InvalidToken) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(AccessDenied)
+    async def forbidden(_request: Request, error: AccessDenied) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    if credentials is None:
+        raise InvalidToken("нужна авторизация: передайте токен в заголовке Authorization: Bearer")
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.authenticate(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

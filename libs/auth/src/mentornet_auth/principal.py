@@ -1,0 +1,56 @@
+"""Who is calling, and the tenant rule every read and write is checked against."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from mentornet_events import Tenant
+
+
+class Role(StrEnum):
+    REGIONAL_OPERATOR = "regional_operator"
+    MUNICIPAL_OPERATOR = "municipal_operator"
+    FEDERAL_CONSUMER = "federal_consumer"
+    SCHOOL = "school"  # a school's own system, by client credentials
+    SCHOOL_CURATOR = "school_curator"
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+SCHOOL_ROLES = frozenset({Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE})
+
+
+class AccessDenied(PermissionError):
+    """The caller is known but may not do this (HTTP 403); the message is for a person to read."""
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    role: Role
+    region: str
+    municipality: str | None = None
+    school: str | None = None
+    participant_id: UUID | None = None
+
+    def can_access(self, tenant: Tenant) -> bool:
+        """The tenant rule: the region sees its own, a municipality its schools, a school itself."""
+        if self.role is Role.FEDERAL_CONSUMER or tenant.region != self.region:
+            return False
+        if self.role is Role.REGIONAL_OPERATOR:
+            return True
+        if self.role is Role.MUNICIPAL_OPERATOR:
+            return self.municipality is not None and tenant.municipality == self.municipality
+        return self.school is not None and tenant.school == self.school
+
+    def require_access(self, tenant: Tenant) -> None:
+        if not self.can_access(tenant):
+            raise AccessDenied("Нет доступа к данным этой организации")
+
+    def require_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise AccessDenied("Это действие недоступно для вашей роли")

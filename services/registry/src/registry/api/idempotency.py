@@ -1,0 +1,113 @@
+"""``Idempotency-Key`` for commands: a repeated request with the same key gets the first answer.
+
+Keys are scoped to the authenticated subject; the same key with a different request is refused
+(422), and a key whose first request is still running answers 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+from mentornet_auth import InvalidToken
+from mentornet_auth.fastapi import Authenticator
+from registry.adapters.tables import idempotency
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=24)
+
+
+class IdempotencyMiddleware(BaseHTTPMiddleware):
+    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator) -> None:
+        super().__init__(app)
+        self.engine = engine
+        self.authenticator = authenticator
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        key = request.headers.get(HEADER)
+        if key is None or request.method in ("GET", "HEAD", "OPTIONS"):
+            return await call_next(request)
+        if not 1 <= len(key) <= 200:
+            return JSONResponse({"detail": "Idempotency-Key: от 1 до 200 символов"}, status_code=422)
+        subject = await self._subject(request)
+        body = await request.body()
+        digest = hashlib.sha256(
+            f"{request.method} {request.url.path}?{request.url.query}\n".encode() + body
+        ).hexdigest()
+        now = datetime.now(UTC)
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    delete(idempotency).where(
+                        idempotency.c.key == key,
+                        idempotency.c.subject == subject,
+                        idempotency.c.created_at < now - KEEP,
+                    )
+                )
+                await conn.execute(
+                    insert(idempotency).values(key=key, subject=subject, request_hash=digest, created_at=now)
+                )
+        except IntegrityError:
+            return await self._replay(key, subject, digest)
+        response = await call_next(request)
+        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        async with self.engine.begin() as conn:
+            if response.status_code >= 500:
+                await conn.execute(
+                    delete(idempotency).where(idempotency.c.key == key, idempotency.c.subject == subject)
+                )
+            else:
+                await conn.execute(
+                    update(idempotency)
+                    .where(idempotency.c.key == key, idempotency.c.subject == subject)
+                    .values(
+                        status_code=response.status_code, response=content.decode("utf-8", errors="replace")
+                    )
+                )
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return Response(
+            content, status_code=response.status_code, headers=headers, media_type=response.media_type
+        )
+
+    async def _subject(self, request: Request) -> str:
+        authorization = request.headers.get("Authorization", "")
+        if authorization.lower().startswith("bearer "):
+            try:
+                return (await self.authenticator.authenticate(authorization[7:])).subject
+            except InvalidToken:
+                return "invalid-token"
+        return f"anonymous:{request.client.host if request.client else '-'}"
+
+    async def _replay(self, key: str, subject: str, digest: str) -> Response:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(idempotency).where(idempotency.c.key == key, idempotency.c.subject == subject)
+                )
+            ).one()
+        if row.request_hash != digest:
+            return JSONResponse(
+                {"detail": "Этот Idempotency-Key уже использован с другим запросом"}, status_code=422
+            )
+        if row.status_code is None:
+            return JSONResponse({"detail": "Запрос с этим Idempotency-Key ещё выполняется"}, status_code=409)
+        try:
+            json.loads(row.response or "null")
+            media = "application/json"
+        except ValueError:
+            media = "text/plain"
+        return Response(
+            row.response or "",
+            status_code=row.status_code,
+            media_type=media,
+            headers={"Idempotent-Replayed": "true"},
+        )

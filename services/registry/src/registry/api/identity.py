@@ -1,0 +1,69 @@
+"""Tokens (OAuth2 client credentials for schools, passwords for people), the JWKS, accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.tokens import TokenIssuer
+from registry.api.deps import RegistryDep
+from registry.application.schemas import AccountIn
+
+router = APIRouter(tags=["identity"])
+
+
+@router.get("/.well-known/jwks.json", summary="Открытые ключи для проверки токенов")
+async def jwks(request: Request) -> dict[str, Any]:
+    issuer: TokenIssuer = request.app.state.issuer
+    return issuer.jwks()
+
+
+@router.post("/auth/token", summary="Получить токен (client_credentials или password)")
+async def token(
+    request: Request,
+    registry: RegistryDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+) -> JSONResponse:
+    if grant_type == "client_credentials" and client_id and client_secret:
+        principal = await registry.client_principal(client_id, client_secret)
+    elif grant_type == "password" and username and password:
+        principal = await registry.user_principal(username, password)
+    else:
+        return JSONResponse(
+            {"error": "invalid_request", "detail": "Нужны grant_type и соответствующие ему учётные данные"},
+            status_code=400,
+        )
+    if principal is None:
+        return JSONResponse(
+            {"error": "invalid_client", "detail": "Неверные или отозванные учётные данные"}, status_code=401
+        )
+    issuer: TokenIssuer = request.app.state.issuer
+    return JSONResponse(
+        {
+            "access_token": issuer.issue(principal),
+            "token_type": "bearer",
+            "expires_in": issuer.lifetime_s,
+            "role": principal.role.value,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/me", summary="Кто я")
+async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+    return principal.model_dump(mode="json")
+
+
+@router.post("/accounts", status_code=201, summary="Создать учётную запись")
+async def create_account(
+    data: AccountIn, principal: CurrentPrincipal, registry: RegistryDep
+) -> dict[str, str]:
+    await registry.create_account(principal, data)
+    return {"username": data.username}

@@ -1,0 +1,135 @@
+"""Municipalities, schools and their lifecycle, client credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from registry.api.deps import IfMatch, RegistryDep
+from registry.application.schemas import Headcounts, MunicipalityIn, Reason, SchoolIn
+
+router = APIRouter(tags=["schools"])
+
+
+def _version(response: Response, version: int) -> dict[str, int]:
+    response.headers["ETag"] = f'"{version}"'
+    return {"version": version}
+
+
+@router.post("/municipalities", status_code=201, summary="Зарегистрировать муниципалитет")
+async def register_municipality(
+    data: MunicipalityIn, principal: CurrentPrincipal, registry: RegistryDep
+) -> dict[str, str]:
+    await registry.register_municipality(principal, data)
+    return {"code": data.code}
+
+
+@router.get("/municipalities", summary="Муниципалитеты")
+async def list_municipalities(principal: CurrentPrincipal, registry: RegistryDep) -> list[dict[str, Any]]:
+    return await registry.municipalities(principal)
+
+
+@router.post("/schools", status_code=201, summary="Подключить организацию (региональный оператор)")
+async def register_school(
+    data: SchoolIn, principal: CurrentPrincipal, registry: RegistryDep, response: Response
+) -> dict[str, int]:
+    return _version(response, await registry.register_school(principal, data))
+
+
+@router.post("/schools/applications", status_code=202, summary="Подать заявку на подключение")
+async def apply_school(data: SchoolIn, registry: RegistryDep, response: Response) -> dict[str, int]:
+    return _version(response, await registry.register_school(None, data))
+
+
+@router.get("/schools", summary="Организации в пределах доступа")
+async def list_schools(
+    principal: CurrentPrincipal, registry: RegistryDep, municipality: str | None = None
+) -> list[dict[str, Any]]:
+    return await registry.schools(principal, municipality)
+
+
+@router.get("/schools/{code}", summary="Организация")
+async def get_school(
+    code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
+) -> dict[str, Any]:
+    school = await registry.school(principal, code)
+    response.headers["ETag"] = f'"{school["version"]}"'
+    return school
+
+
+@router.post("/schools/{code}/approve", summary="Одобрить заявку")
+async def approve(
+    code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
+) -> dict[str, int]:
+    return _version(response, await registry.approve_school(principal, code, expected))
+
+
+@router.post("/schools/{code}/suspend", summary="Приостановить")
+async def suspend(
+    code: str,
+    data: Reason,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, int]:
+    return _version(response, await registry.suspend_school(principal, code, data.reason, expected))
+
+
+@router.post("/schools/{code}/resume", summary="Возобновить")
+async def resume(
+    code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
+) -> dict[str, int]:
+    return _version(response, await registry.resume_school(principal, code, expected))
+
+
+@router.post("/schools/{code}/disconnect", summary="Отключить")
+async def disconnect(
+    code: str,
+    data: Reason,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, int]:
+    return _version(response, await registry.disconnect_school(principal, code, data.reason, expected))
+
+
+@router.put("/schools/{code}/headcounts", summary="Численность педагогов и обучающихся")
+async def headcounts(
+    code: str,
+    data: Headcounts,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, int]:
+    return _version(
+        response, await registry.update_headcounts(principal, code, data.teachers, data.students, expected)
+    )
+
+
+@router.post("/schools/{code}/bases/refresh", summary="Ежегодная актуализация баз")
+async def refresh(
+    code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
+) -> dict[str, int]:
+    return _version(response, await registry.refresh_bases(principal, code))
+
+
+@router.post(
+    "/schools/{code}/credentials",
+    status_code=201,
+    summary="Выдать учётные данные (секрет показывается один раз)",
+)
+async def issue_credentials(code: str, principal: CurrentPrincipal, registry: RegistryDep) -> dict[str, str]:
+    issued = await registry.issue_credentials(principal, code)
+    return {"client_id": issued.client_id, "client_secret": issued.client_secret}
+
+
+@router.delete("/schools/{code}/credentials/{client_id}", summary="Отозвать учётные данные")
+async def revoke_credentials(
+    code: str, client_id: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
+) -> dict[str, int]:
+    return _version(response, await registry.revoke_credentials(principal, code, client_id))

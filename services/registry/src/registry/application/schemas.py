@@ -1,0 +1,141 @@
+"""Command and view models of the registry (validated by pydantic; shared by API and import)."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from mentornet_events.vocabulary import (
+    ConsentGiver,
+    DeficitArea,
+    ExperienceBand,
+    MentoringForm,
+    ParticipantRole,
+    QualificationCategory,
+    SchoolKind,
+)
+
+CODE = r"^[0-9A-Za-z_-]{1,32}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MunicipalityIn(Strict):
+    code: str = Field(pattern=CODE, description="Код муниципалитета")
+    name: str = Field(min_length=1, max_length=300, description="Название муниципалитета")
+
+
+class SchoolIn(Strict):
+    code: str = Field(pattern=CODE, description="Код образовательной организации")
+    municipality: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=500)
+    kind: SchoolKind = SchoolKind.SCHOOL
+    teachers: int = Field(ge=0, le=10_000, description="Число педагогов")
+    students: int = Field(ge=0, le=100_000, description="Число обучающихся")
+    contact_email: EmailStr | None = None
+    contact_phone: str | None = Field(default=None, max_length=40)
+
+
+class Headcounts(Strict):
+    teachers: int = Field(ge=0, le=10_000)
+    students: int = Field(ge=0, le=100_000)
+
+
+class Reason(Strict):
+    reason: str = Field(min_length=3, max_length=1000, description="Причина")
+
+
+class PersonalData(Strict):
+    """What only the registry keeps, encrypted per participant."""
+
+    last_name: str = Field(min_length=1, max_length=100)
+    first_name: str = Field(min_length=1, max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    birth_date: date | None = None
+    position: str | None = Field(default=None, max_length=200, description="Должность")
+    at_risk: bool = Field(default=False, description="Состоит на учёте (только для реестра)")
+    disability: bool = Field(default=False, description="ОВЗ / инвалидность (только для реестра)")
+    parent_name: str | None = Field(
+        default=None, max_length=300, description="Родитель / законный представитель"
+    )
+
+
+class Consent(Strict):
+    given_by: ConsentGiver = ConsentGiver.PARTICIPANT
+
+
+class MentorEntryIn(Strict):
+    role: ParticipantRole = ParticipantRole.TEACHER
+    subjects: list[str] = Field(default_factory=list, max_length=20)
+    experience_years: int | None = Field(default=None, ge=0, le=70)
+    qualification: QualificationCategory | None = None
+    competencies: list[DeficitArea] = Field(min_length=1)
+    hours_per_month: int = Field(ge=1, le=200)
+    max_mentees: int = Field(default=1, ge=1, le=30)
+
+
+class MenteeEntryIn(Strict):
+    role: ParticipantRole = ParticipantRole.TEACHER
+    subjects: list[str] = Field(default_factory=list, max_length=20)
+    experience_years: int | None = Field(default=None, ge=0, le=70)
+    young_specialist: bool = False
+    grade: int | None = Field(default=None, ge=1, le=11)
+    deficits: list[DeficitArea] = Field(min_length=1)
+    desired_form: MentoringForm | None = None
+
+
+class MentorRegistration(Strict):
+    participant_id: UUID | None = Field(default=None, description="Уже известный участник (вторая база)")
+    person: PersonalData | None = None
+    entry: MentorEntryIn
+    consent: Consent = Field(default_factory=Consent)
+    minor: bool = False
+
+
+class MenteeRegistration(Strict):
+    participant_id: UUID | None = None
+    person: PersonalData | None = None
+    entry: MenteeEntryIn
+    consent: Consent = Field(default_factory=Consent)
+    minor: bool | None = Field(default=None, description="По умолчанию: ученик считается несовершеннолетним")
+
+
+class ProfileChanges(Strict):
+    subjects: list[str] | None = None
+    experience_years: int | None = Field(default=None, ge=0, le=70)
+    qualification: QualificationCategory | None = None
+    young_specialist: bool | None = None
+    grade: int | None = Field(default=None, ge=1, le=11)
+    competencies: list[DeficitArea] | None = None
+    hours_per_month: int | None = Field(default=None, ge=1, le=200)
+    max_mentees: int | None = Field(default=None, ge=1, le=30)
+    deficits: list[DeficitArea] | None = None
+    desired_form: MentoringForm | None = None
+    person: PersonalData | None = None
+
+
+class AccountIn(Strict):
+    username: str = Field(pattern=r"^[a-z0-9._-]{3,100}$")
+    password: str = Field(min_length=10, max_length=200)
+    role: str
+    municipality: str | None = Field(default=None, pattern=CODE)
+    school: str | None = Field(default=None, pattern=CODE)
+    participant_id: UUID | None = None
+
+
+def experience_band(years: int | None) -> ExperienceBand | None:
+    if years is None:
+        return None
+    if years < 3:
+        return ExperienceBand.UNDER_3
+    if years < 10:
+        return ExperienceBand.FROM_3_TO_10
+    if years < 20:
+        return ExperienceBand.FROM_10_TO_20
+    return ExperienceBand.OVER_20

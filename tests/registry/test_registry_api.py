@@ -1,0 +1,211 @@
+"""The registry against real PostgreSQL and NATS: identity, tenancy, events without personal data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import nats
+import pytest
+
+from mentornet_events import Subjects
+from mentornet_spine.store import EventStore
+from registry.domain.participant import stream_id
+from tests.integration.support import eventually, stream_messages
+from tests.registry.conftest import SCHOOLS, Api, Network, mentor_body
+
+
+async def test_school_credentials_work_and_revoked_ones_do_not(network: Network) -> None:
+    api, code = network.api, SCHOOLS["A"][0]
+    school = await api.ok("GET", f"/schools/{code}", network.school["A"])
+    assert school["status"] == "connected" and school["municipality"] == "m1"
+    client_id, secret = network.credentials["A"]
+    wrong = await api.client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "nope"},
+    )
+    assert wrong.status_code == 401
+    await api.ok("DELETE", f"/schools/{code}/credentials/{client_id}", network.operator)
+    revoked = await api.client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert revoked.status_code == 401
+    assert "отозван" in revoked.json()["detail"]
+
+
+async def test_requests_without_a_valid_token_are_refused(registry_api: Api) -> None:
+    missing = await registry_api.client.get("/schools")
+    assert missing.status_code == 401 and "Authorization" in missing.json()["detail"]
+    forged = await registry_api.client.get("/schools", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert forged.status_code == 401
+
+
+async def _participant_of(network: Network, name: str) -> str:
+    code = SCHOOLS[name][0]
+    created = await network.api.ok(
+        "POST", f"/schools/{code}/mentors", network.curator[name], json=mentor_body()
+    )
+    return str(created["participant_id"])
+
+
+CROSS_TENANT: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/schools/{b}", None),
+    ("GET", "/schools/{b}/participants", None),
+    ("GET", "/participants/{pb}", None),
+    ("PATCH", "/participants/{pb}", {"hours_per_month": 3}),
+    ("DELETE", "/participants/{pb}", None),
+    ("POST", "/participants/{pb}/consent/mentor/withdraw", None),
+    ("POST", "/schools/{b}/mentors", mentor_body()),
+    (
+        "POST",
+        "/schools/{b}/mentees",
+        {"person": {"last_name": "Петров", "first_name": "Пётр"}, "entry": {"deficits": ["ict"]}},
+    ),
+    ("PUT", "/schools/{b}/headcounts", {"teachers": 1, "students": 1}),
+    ("POST", "/schools/{b}/bases/refresh", None),
+    ("POST", "/schools/{b}/credentials", None),
+    ("POST", "/schools/{b}/suspend", {"reason": "проверка"}),
+]
+
+
+@pytest.mark.parametrize("actor", ["school", "curator"])
+@pytest.mark.parametrize(("method", "template", "body"), CROSS_TENANT)
+async def test_school_a_cannot_read_or_write_school_b(
+    network: Network, actor: str, method: str, template: str, body: dict[str, Any] | None
+) -> None:
+    pb = await _participant_of(network, "B")
+    url = template.format(b=SCHOOLS["B"][0], pb=pb)
+    headers = getattr(network, actor)["A"]
+    answer = await network.api.client.request(method, url, headers=headers, json=body)
+    assert answer.status_code in (403, 404), f"{method} {url} → {answer.status_code} {answer.text}"
+    after = await network.api.ok("GET", f"/participants/{pb}", network.curator["B"])
+    assert after["version"] == 2 and after["person"]["last_name"] == "Иванова"  # nothing changed
+    listing = await network.api.ok("GET", "/schools", headers)
+    assert [s["code"] for s in listing] == [SCHOOLS["A"][0]]
+
+
+async def test_municipal_operator_sees_only_its_schools(network: Network) -> None:
+    api = network.api
+    await api.ok(
+        "POST",
+        "/accounts",
+        network.operator,
+        json={
+            "username": "mo.m1",
+            "password": "municipal-password",
+            "role": "municipal_operator",
+            "municipality": "m1",
+        },
+    )
+    municipal = await api.login("mo.m1", "municipal-password")
+    assert [s["code"] for s in await api.ok("GET", "/schools", municipal)] == [SCHOOLS["A"][0]]
+    hidden = await api.client.get(f"/schools/{SCHOOLS['B'][0]}", headers=municipal)
+    assert hidden.status_code == 404
+    assert [s["code"] for s in await api.ok("GET", "/schools", network.operator)] == sorted(
+        c for c, _ in SCHOOLS.values()
+    )
+
+
+async def test_mentor_registered_on_jetstream_without_personal_data(
+    network: Network, nats_url: str, subjects: Subjects
+) -> None:
+    pid = await _participant_of(network, "A")
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+
+    async def published() -> list[Any]:
+        msgs = await stream_messages(js, subjects.stream("registry"), subjects.service_wildcard("registry"))
+        return [m for m in msgs if m.subject.endswith("mentor_registered")]
+
+    [message] = await eventually(published)
+    await nc.close()
+    envelope = json.loads(message.data)
+    assert envelope["payload"]["participant_id"] == pid
+    assert envelope["tenant"] == {"region": "38", "municipality": "m1", "school": SCHOOLS["A"][0]}
+    assert envelope["payload"]["experience_band"] == "10_to_20"
+    raw = message.data.decode()
+    for personal in ("Иванова", "Мария", "ivanova@example.org", "900"):
+        assert personal not in raw
+
+
+async def test_repeated_command_with_the_same_idempotency_key_changes_nothing(network: Network) -> None:
+    api, code = network.api, SCHOOLS["A"][0]
+    headers = network.curator["A"] | {"Idempotency-Key": "import-2026-09-01-row-17"}
+    first = await api.client.post(f"/schools/{code}/mentors", headers=headers, json=mentor_body())
+    again = await api.client.post(f"/schools/{code}/mentors", headers=headers, json=mentor_body())
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
+    mentors = await api.ok("GET", f"/schools/{code}/participants?base=mentor", network.curator["A"])
+    assert len(mentors) == 1
+    different = await api.client.post(
+        f"/schools/{code}/mentors", headers=headers, json=mentor_body("Петрова")
+    )
+    assert different.status_code == 422 and "другим запросом" in different.json()["detail"]
+
+
+async def test_erasure_leaves_the_person_unreadable_and_the_stream_intact(
+    network: Network, registry_api: Api, pg_database: Any
+) -> None:
+    api = network.api
+    pid = await _participant_of(network, "A")
+    before = await api.ok("GET", f"/participants/{pid}", network.curator["A"])
+    assert before["person"]["email"] == "ivanova@example.org"
+    await api.ok("DELETE", f"/participants/{pid}", network.curator["A"])
+    after = await api.ok("GET", f"/participants/{pid}", network.curator["A"])
+    assert after["erased"] is True and "person" not in after and after["attributes"] == {}
+    events = await EventStore(pg_database.engine).read_stream(stream_id(uuid.UUID(pid)))
+    assert [e.type for e in events] == ["MentorRegistered", "ConsentGiven", "ParticipantErased"]
+    from registry.adapters.vault import PersonalDataErased, Vault
+
+    vault = Vault(b"\0" * 32)
+    async with pg_database.engine.connect() as conn:
+        with pytest.raises(PersonalDataErased):
+            await vault.read(conn, uuid.UUID(pid))
+    again = await api.client.delete(f"/participants/{pid}", headers=network.curator["A"])
+    assert again.status_code == 409
+
+
+async def test_optimistic_concurrency_is_a_409(network: Network) -> None:
+    api, code = network.api, SCHOOLS["A"][0]
+    read = await api.client.get(f"/schools/{code}", headers=network.operator)
+    etag = read.headers["ETag"]
+    await api.ok(
+        "PUT",
+        f"/schools/{code}/headcounts",
+        network.operator | {"If-Match": etag},
+        json={"teachers": 41, "students": 500},
+    )
+    stale = await api.client.put(
+        f"/schools/{code}/headcounts",
+        headers=network.operator | {"If-Match": etag},
+        json={"teachers": 42, "students": 500},
+    )
+    assert stale.status_code == 409
+
+
+async def test_validation_errors_are_in_russian_with_field_paths(network: Network) -> None:
+    body = mentor_body()
+    body["entry"]["hours_per_month"] = 0
+    body["entry"]["competencies"] = ["astrology"]
+    answer = await network.api.client.post(
+        f"/schools/{SCHOOLS['A'][0]}/mentors", headers=network.curator["A"], json=body
+    )
+    assert answer.status_code == 422
+    fields = {e["field"]: e["message"] for e in answer.json()["errors"]}
+    assert fields["entry.hours_per_month"] == "значение должно быть не меньше 1"
+    assert fields["entry.competencies.0"].startswith("недопустимое значение")
+
+
+async def test_minor_needs_a_parents_consent(network: Network) -> None:
+    body = {
+        "person": {"last_name": "Сидоров", "first_name": "Коля"},
+        "entry": {"role": "student", "grade": 7, "deficits": ["ict"]},
+    }
+    answer = await network.api.client.post(
+        f"/schools/{SCHOOLS['A'][0]}/mentees", headers=network.curator["A"], json=body
+    )
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "consent_by"
+    body["consent"] = {"given_by": "parent"}
+    await network.api.ok("POST", f"/schools/{SCHOOLS['A'][0]}/mentees", network.curator["A"], json=body)
