@@ -35,10 +35,10 @@ async def test_relay_publishes_in_commit_order_with_msg_id(
     assert msgs[1].subject == f"{subjects.root}.programs.roadmap.roadmap_item_completed"
 
 
-async def test_crash_after_publish_before_outbox_cleared_sends_nothing_twice(
+async def test_crash_after_publish_before_checkpoint_sends_nothing_twice(
     database: Database, js: JetStreamContext, subjects: Subjects
 ) -> None:
-    """A relay that published half a batch and died before deleting its outbox rows."""
+    """A relay that published half a batch and died before advancing its checkpoint."""
     store = EventStore(database.engine)
     stored = []
     for i in range(10):

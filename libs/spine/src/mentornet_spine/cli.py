@@ -17,15 +17,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from mentornet_events import Subjects
 from mentornet_spine.db import make_engine
 from mentornet_spine.natsserver import NatsServer
 from mentornet_spine.projection import Projection, rebuild
+from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
 from mentornet_spine.streams import ensure_streams
-from mentornet_spine.tables import outbox
 
 app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
 console = Console()
@@ -206,8 +205,7 @@ async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> No
     for service, db_url in sorted(databases.items()):
         engine = make_engine(db_url)
         try:
-            async with engine.connect() as conn:
-                backlog.add_row(service, str(await conn.scalar(select(func.count()).select_from(outbox))))
+            backlog.add_row(service, str(await OutboxRelay(engine, js, subjects).backlog()))
         except Exception as error:
             backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]")
         finally:

@@ -23,10 +23,11 @@ from nats.js.api import AckPolicy, DeliverPolicy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Subjects
-from mentornet_spine import metrics
+from mentornet_spine import compat, metrics
 from mentornet_spine.handlers import Delivery, Outcome, TransactionalHandler, process_batch
 
 log = logging.getLogger(__name__)
+compat.install()
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ def dead_letter_body(consumer: str, msg: Msg, reason: str, attempts: int) -> byt
     ).encode()
 
 
+async def _raw_bodies(_message: Any) -> None:
+    """faststream would JSON-decode every body of the batch only to throw the result away."""
+    return None
+
+
 def register_consumer(
     broker: NatsBroker,
     engine: AsyncEngine,
@@ -87,6 +93,7 @@ def register_consumer(
                 max_ack_pending=cfg.batch_size * 8,
             ),
             ack_policy=FastStreamAckPolicy.MANUAL,
+            decoder=_raw_bodies,  # handle_messages parses the envelopes itself
             title=f"{handler.name}:{source}",
         )
 

@@ -9,8 +9,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
+READONLY = "mentornet_readonly"
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine for read-only work: on SQLite its transactions do not take the write lock."""
+    return engine.execution_options(**{READONLY: True})
 
 
 def make_engine(
@@ -38,7 +46,8 @@ def make_engine(
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            readonly = connection.get_execution_options().get(READONLY, False)
+            connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     connect_args: dict[str, Any] = {}

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -51,6 +50,13 @@ class TransactionalHandler(ABC):
         self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
     ) -> None:
         """Apply one event; raise to refuse it (it is retried, then dead-lettered)."""
+
+    async def apply_many(
+        self, conn: AsyncConnection, scope: Scope, items: Sequence[tuple[Envelope, DomainEvent]]
+    ) -> None:
+        """Apply a batch of new events in order; override to write them in bulk (same effect)."""
+        for envelope, event in items:
+            await self.apply(conn, scope, envelope, event)
 
 
 class Outcome(Enum):
@@ -106,20 +112,32 @@ async def _apply_all(
             d.outcome = Outcome.DUPLICATE
             continue
         seen.add(d.envelope.event_id)
-        token = otel_context.attach(propagate.extract(d.headers or d.envelope.trace_context))
-        try:
-            with tracer.start_as_current_span(
-                f"handle {d.envelope.type}",
-                kind=trace.SpanKind.CONSUMER,
-                attributes={
-                    "mentornet.consumer": handler.name,
-                    "mentornet.event_id": str(d.envelope.event_id),
-                },
-            ):
-                await handler.apply(conn, scope, d.envelope, d.event)
-        finally:
-            otel_context.detach(token)
         applied.append(d)
+    if not applied:
+        return applied
+    # one span per event, child of the span that published it, covering the batch that applied it
+    spans = [
+        tracer.start_span(
+            f"handle {d.envelope.type}",
+            context=propagate.extract(d.headers or d.envelope.trace_context),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"mentornet.consumer": handler.name, "mentornet.event_id": str(d.envelope.event_id)},
+        )
+        for d in applied
+        if d.envelope is not None
+    ]
+    try:
+        await handler.apply_many(
+            conn, scope, [(d.envelope, d.event) for d in applied if d.envelope and d.event]
+        )
+    except Exception as error:
+        for span in spans:
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR, str(error))
+        raise
+    finally:
+        for span in spans:
+            span.end()
     if applied:
         await conn.execute(
             insert(processed_events),

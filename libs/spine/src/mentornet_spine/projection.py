@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Subjects
 from mentornet_events.envelope import utc_now
+from mentornet_spine.db import reader
 from mentornet_spine.handlers import Delivery, Outcome, Scope, TransactionalHandler, process_batch
 from mentornet_spine.tables import processed_events, projection_generations
 
@@ -70,7 +71,7 @@ class Projection(TransactionalHandler):
                 await conn.execute(insert(projection_generations).values(projection=self.name, generation=1))
 
     async def read_scope(self, engine: AsyncEngine) -> Scope:
-        async with engine.connect() as conn:
+        async with reader(engine).connect() as conn:
             return await self.scope(conn)
 
 

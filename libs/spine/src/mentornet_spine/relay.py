@@ -1,8 +1,10 @@
 """The outbox relay: committed events → JetStream, in commit order, ``Nats-Msg-Id`` = event id.
 
-Crash-safety: an outbox row is deleted only after JetStream acknowledged its message, so a crash
-anywhere re-sends at most the unacknowledged tail, which the stream's duplicate window drops.
-Nothing uncommitted is visible to the relay, so nothing uncommitted is ever published.
+The events table is the outbox. Appends commit in position order (serialised in the store), so
+the relay needs one checkpoint: the position up to which JetStream acknowledged everything. The
+checkpoint advances only after the acks, so a crash anywhere re-sends at most the unacknowledged
+tail, which the stream's duplicate window drops. Nothing uncommitted is visible to the relay, so
+nothing uncommitted is ever published.
 """
 
 from __future__ import annotations
@@ -12,29 +14,30 @@ import contextlib
 import logging
 
 from nats.js import JetStreamContext
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Envelope, Subjects, envelope_to_json
 from mentornet_spine import metrics
+from mentornet_spine.db import reader
 from mentornet_spine.store import _row_to_envelope
-from mentornet_spine.tables import events, outbox
+from mentornet_spine.tables import events, relay_checkpoints
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mentornet.spine.relay")
 
 
-def message_headers(envelope: Envelope) -> dict[str, str]:
+def message_headers(envelope: Envelope, span: trace.Span | None = None) -> dict[str, str]:
     headers = {
         "Nats-Msg-Id": str(envelope.event_id),
         "Mentornet-Type": envelope.type,
         "Mentornet-Schema-Version": str(envelope.schema_version),
     }
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    headers.update(carrier)
+    if span is not None and span.is_recording():
+        propagate.inject(headers, context=trace.set_span_in_context(span))
+    else:  # tracing off here: pass on the context the event was appended in
+        headers.update(envelope.trace_context)
     return headers
 
 
@@ -48,62 +51,84 @@ class OutboxRelay:
         catalogue: Catalogue = CATALOGUE,
         batch_size: int = 500,
         ack_timeout: float = 10.0,
+        name: str = "jetstream",
     ) -> None:
         self.engine = engine
+        self.reader = reader(engine)
         self.js = js
         self.subjects = subjects
         self.catalogue = catalogue
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
+        self.name = name
+
+    async def _checkpoint(self, conn: AsyncConnection) -> int:
+        value = await conn.scalar(
+            select(relay_checkpoints.c.position).where(relay_checkpoints.c.relay == self.name)
+        )
+        return int(value or 0)
 
     async def backlog(self) -> int:
-        async with self.engine.connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(outbox)) or 0)
+        """Events committed and not yet acknowledged by JetStream."""
+        async with self.reader.connect() as conn:
+            checkpoint = await self._checkpoint(conn)
+            count = await conn.scalar(select(func.count()).where(events.c.position > checkpoint))
+        return int(count or 0)
 
     async def relay_once(self) -> int:
         """Publish the oldest pending batch; returns how many events were acknowledged."""
-        query = (
-            select(events)
-            .join(outbox, outbox.c.position == events.c.position)
-            .order_by(events.c.position)
-            .limit(self.batch_size)
-        )
-        async with self.engine.connect() as conn:
-            rows = list(await conn.execute(query))
+        async with self.reader.connect() as conn:
+            checkpoint = await self._checkpoint(conn)
+            rows = list(
+                await conn.execute(
+                    select(events)
+                    .where(events.c.position > checkpoint)
+                    .order_by(events.c.position)
+                    .limit(self.batch_size)
+                )
+            )
         if not rows:
             return 0
-        positions = [r.position for r in rows]
         futures = []
         for row in rows:
             envelope = _row_to_envelope(row)
-            parent = propagate.extract(envelope.trace_context)
-            token = otel_context.attach(parent)
+            span = tracer.start_span(
+                "outbox.relay",
+                context=propagate.extract(envelope.trace_context),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"mentornet.event_type": envelope.type, "mentornet.position": row.position},
+            )
             try:
-                with tracer.start_as_current_span(
-                    "outbox.relay",
-                    kind=trace.SpanKind.PRODUCER,
-                    attributes={"mentornet.event_type": envelope.type, "mentornet.position": row.position},
-                ):
-                    subject = self.catalogue.spec(envelope.type).subject(self.subjects)
-                    futures.append(
-                        await self.js.publish_async(
-                            subject, envelope_to_json(envelope), headers=message_headers(envelope)
-                        )
+                subject = self.catalogue.spec(envelope.type).subject(self.subjects)
+                futures.append(
+                    await self.js.publish_async(
+                        subject, envelope_to_json(envelope), headers=message_headers(envelope, span)
                     )
+                )
             finally:
-                otel_context.detach(token)
+                span.end()
         acks = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self.ack_timeout)
-        done = []
-        for position, ack in zip(positions, acks, strict=True):
+        done = 0
+        for row, ack in zip(rows, acks, strict=True):
             if isinstance(ack, BaseException):
-                log.warning("publish of position %s failed: %r; will retry", position, ack)
+                log.warning("publish of position %s failed: %r; will retry", row.position, ack)
                 break  # keep commit order: the rest is retried after this one
-            done.append(position)
+            done += 1
         if done:
-            async with self.engine.begin() as conn:
-                await conn.execute(delete(outbox).where(outbox.c.position.in_(done)))
-            metrics.events_relayed.add(len(done))
-        return len(done)
+            await self._advance(rows[done - 1].position)
+            metrics.events_relayed.add(done)
+        return done
+
+    async def _advance(self, position: int) -> None:
+        table = relay_checkpoints
+        async with self.engine.begin() as conn:
+            moved = await conn.execute(
+                update(table)
+                .where(table.c.relay == self.name, table.c.position < position)
+                .values(position=position)
+            )
+            if moved.rowcount == 0 and await self._checkpoint(conn) == 0:
+                await conn.execute(insert(table).values(relay=self.name, position=position))
 
     async def run(self, stop: asyncio.Event, idle_sleep: float = 0.05, error_sleep: float = 1.0) -> None:
         """Relay until ``stop`` is set; survives broker and database outages by retrying."""
@@ -112,7 +137,6 @@ class OutboxRelay:
                 sent = await self.relay_once()
             except Exception as error:  # the broker or the database is away: wait and retry
                 log.warning("outbox relay error: %r", error)
-                sent = 0
                 await _sleep_or_stop(stop, error_sleep)
                 continue
             if sent == 0:

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, Tenant, new_event_id
 from mentornet_events.envelope import utc_now
-from mentornet_spine.tables import events, outbox
+from mentornet_spine.db import reader
+from mentornet_spine.tables import events
 
 APPEND_LOCK_KEY = 0x4D4E_4556  # "MNEV": one advisory lock per database serialises appends
 tracer = trace.get_tracer("mentornet.spine.store")
@@ -46,14 +47,15 @@ class StoredEvent:
 
 
 def _row_to_envelope(row: Any) -> Envelope:
-    return Envelope(
+    """Rows were validated when appended: construct without validating again (hot path)."""
+    return Envelope.model_construct(
         event_id=row.event_id,
         type=row.type,
         schema_version=row.schema_version,
         occurred_at=row.occurred_at,
         stream_id=row.stream_id,
         stream_version=row.stream_version,
-        tenant=Tenant(region=row.region, municipality=row.municipality, school=row.school),
+        tenant=Tenant.model_construct(region=row.region, municipality=row.municipality, school=row.school),
         correlation_id=row.correlation_id,
         causation_id=row.causation_id,
         trace_context=row.trace_context,
@@ -70,6 +72,7 @@ def current_trace_context() -> dict[str, str]:
 class EventStore:
     def __init__(self, engine: AsyncEngine, catalogue: Catalogue = CATALOGUE) -> None:
         self.engine = engine
+        self.reader = reader(engine)
         self.catalogue = catalogue
 
     @asynccontextmanager
@@ -94,7 +97,7 @@ class EventStore:
         """Append events to a stream; ``expected_version`` 0 means a new stream, None means any.
 
         Pass ``conn`` to make the append part of the caller's transaction (a read model change
-        committed together with its events); the outbox row is always in the same transaction.
+        committed together with its events).
         """
         if not new_events:
             return []
@@ -113,8 +116,8 @@ class EventStore:
                 if expected_version is not None and actual != expected_version:
                     raise ConcurrencyConflict(stream_id, expected_version, actual)
                 now = utc_now()
-                envelopes = [
-                    Envelope(
+                envelopes = [  # every part is validated already: the event, the tenant, our ids
+                    Envelope.model_construct(
                         event_id=new_event_id(),
                         type=type(ev).event_type,
                         schema_version=type(ev).schema_version,
@@ -139,7 +142,6 @@ class EventStore:
                         raise ConcurrencyConflict(stream_id, actual, actual + 1) from None
                     raise
                 positions = list(result.scalars())
-                await c.execute(insert(outbox), [{"position": p} for p in positions])
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
 
     @staticmethod
@@ -150,7 +152,7 @@ class EventStore:
         return int(value or 0)
 
     async def stream_version(self, stream_id: str) -> int:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return await self._version(conn, stream_id)
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
@@ -159,7 +161,7 @@ class EventStore:
             .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
             .order_by(events.c.stream_version)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return [_row_to_envelope(r) for r in await conn.execute(query)]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
@@ -167,7 +169,7 @@ class EventStore:
         query = (
             select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
 
 

@@ -1,4 +1,4 @@
-"""The spine's tables: the event store, the outbox, and consumers' processed-event records."""
+"""The spine's tables: the event store, the relay's checkpoint, consumers' processed-event records."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -61,10 +59,13 @@ events = Table(
     UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
 )
 
-outbox = Table(
-    "outbox",
+# The events table is the outbox: appends commit in position order (see store.py), so a relay
+# needs only the position up to which JetStream has acknowledged everything.
+relay_checkpoints = Table(
+    "relay_checkpoints",
     metadata,
-    Column("position", Position, ForeignKey("events.position"), primary_key=True, autoincrement=False),
+    Column("relay", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
 )
 
 processed_events = Table(
@@ -73,7 +74,6 @@ processed_events = Table(
     Column("consumer", String(100), primary_key=True),
     Column("event_id", Uuid, primary_key=True),
     Column("stream_sequence", BigInteger, nullable=False),
-    Index("ix_processed_events_consumer_seq", "consumer", "stream_sequence"),
 )
 
 projection_generations = Table(

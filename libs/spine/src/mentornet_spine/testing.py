@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select, update
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from mentornet_events import DomainEvent, Envelope, Tenant
 from mentornet_events.catalogue.programs import PairFormed, RoadmapItemCompleted
 from mentornet_events.vocabulary import DeficitArea, MentoringForm
+from mentornet_spine.db import reader
 from mentornet_spine.handlers import Scope
 from mentornet_spine.projection import Projection, Tables
 
@@ -52,20 +55,29 @@ class EventCounts(Projection):
     async def apply(
         self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
     ) -> None:
-        if isinstance(event, RoadmapItemCompleted) and event.product_kind == POISON:
-            raise ValueError("product kind POISON is refused by the test projection")
+        await self.apply_many(conn, scope, [(envelope, event)])
+
+    async def apply_many(
+        self, conn: AsyncConnection, scope: Scope, items: Sequence[tuple[Envelope, DomainEvent]]
+    ) -> None:
+        """In bulk: one counter update per (school, type) and one multi-row insert per batch."""
         counts, applied = scope.state["counts"], scope.state["applied"]
-        school = envelope.tenant.school or "-"
-        key = (counts.c.school == school) & (counts.c.type == envelope.type)
-        done = await conn.execute(update(counts).where(key).values(n=counts.c.n + 1))
-        if done.rowcount == 0:
-            await conn.execute(insert(counts).values(school=school, type=envelope.type, n=1))
+        increments: Counter[tuple[str, str]] = Counter()
+        for envelope, event in items:
+            if isinstance(event, RoadmapItemCompleted) and event.product_kind == POISON:
+                raise ValueError("product kind POISON is refused by the test projection")
+            increments[(envelope.tenant.school or "-", envelope.type)] += 1
+        for (school, kind), n in increments.items():
+            key = (counts.c.school == school) & (counts.c.type == kind)
+            done = await conn.execute(update(counts).where(key).values(n=counts.c.n + n))
+            if done.rowcount == 0:
+                await conn.execute(insert(counts).values(school=school, type=kind, n=n))
         await conn.execute(
-            insert(applied).values(
-                event_id=envelope.event_id,
-                stream_id=envelope.stream_id,
-                stream_version=envelope.stream_version,
-            )
+            insert(applied),
+            [
+                {"event_id": e.event_id, "stream_id": e.stream_id, "stream_version": e.stream_version}
+                for e, _ in items
+            ],
         )
 
     async def snapshot(self, engine: AsyncEngine) -> tuple[dict[tuple[str, str], int], set[uuid.UUID]]:
@@ -77,7 +89,7 @@ class EventCounts(Projection):
         """Counts, and every applied event id in order of application (duplicates included)."""
         scope = await self.read_scope(engine)
         applied = scope.state["applied"]
-        async with engine.connect() as conn:
+        async with reader(engine).connect() as conn:
             counts = {(r.school, r.type): r.n for r in await conn.execute(select(scope.state["counts"]))}
             ids = list(await conn.scalars(select(applied.c.event_id).order_by(applied.c.id)))
         return counts, ids

@@ -1,4 +1,4 @@
-"""Event store, outbox and processed-event records.
+"""Event store, relay checkpoints and processed-event records.
 
 Revision ID: 0001
 Revises:
@@ -37,10 +37,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
     )
     op.create_table(
-        "outbox",
-        sa.Column(
-            "position", position, sa.ForeignKey("events.position"), primary_key=True, autoincrement=False
-        ),
+        "relay_checkpoints",
+        sa.Column("relay", sa.String(100), primary_key=True),
+        sa.Column("position", sa.BigInteger, nullable=False),
     )
     op.create_table(
         "processed_events",
@@ -48,7 +47,6 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Uuid, primary_key=True),
         sa.Column("stream_sequence", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_processed_events_consumer_seq", "processed_events", ["consumer", "stream_sequence"])
     op.create_table(
         "projection_generations",
         sa.Column("projection", sa.String(100), primary_key=True),
@@ -59,7 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("projection_generations")
-    op.drop_index("ix_processed_events_consumer_seq", "processed_events")
     op.drop_table("processed_events")
-    op.drop_table("outbox")
+    op.drop_table("relay_checkpoints")
     op.drop_table("events")
