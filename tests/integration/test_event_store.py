@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from mentornet_spine.store import ConcurrencyConflict, EventStore
 from mentornet_spine.testing import item_completed, pair_formed, tenant
 from tests.conftest import Database
