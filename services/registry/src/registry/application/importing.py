@@ -104,8 +104,9 @@ def _cells(filename: str, content: bytes) -> Iterator[list[str]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1251")  # what Excel in Russian saves by default
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t") if text.strip() else csv.excel
-    for row in csv.reader(io.StringIO(text), dialect):
+    header = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=header.count)  # Excel in Russian writes ';', others ','
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
         yield [cell.strip() for cell in row]
 
 
@@ -169,6 +170,7 @@ def parse_base(base: BaseKind, filename: str, content: bytes) -> ImportReport:
     if header is None:
         raise ImportFileError("файл пуст")
     names = [h.strip().casefold() for h in header]
+    shown = {name: title.strip() for name, title in zip(names, header, strict=True)}
     missing = REQUIRED[base] - set(names)
     if missing:
         raise ImportFileError(f"в файле нет обязательных столбцов: {', '.join(sorted(missing))}")
@@ -178,7 +180,7 @@ def parse_base(base: BaseKind, filename: str, content: bytes) -> ImportReport:
             continue
         report.rows += 1
         values = dict(zip(names, cells + [""] * (len(names) - len(cells)), strict=False))
-        registration, problems = _row(base, columns, values)
+        registration, problems = _row(base, columns, values, shown)
         if problems:
             report.errors.append(RowError(line, "; ".join(problems)))
         elif registration is not None:
@@ -189,7 +191,7 @@ def parse_base(base: BaseKind, filename: str, content: bytes) -> ImportReport:
 
 
 def _row(
-    base: BaseKind, columns: dict[str, str], values: dict[str, str]
+    base: BaseKind, columns: dict[str, str], values: dict[str, str], shown: dict[str, str]
 ) -> tuple[MentorRegistration | MenteeRegistration | None, list[str]]:
     problems: list[str] = []
     person = {key: values.get(title, "") or None for title, key in PERSON_COLUMNS.items()}
@@ -200,7 +202,7 @@ def _row(
         try:
             value = CONVERTERS[key](text)
         except ValueError as error:
-            problems.append(f"«{title}»: {error}")
+            problems.append(f"«{shown.get(title, title)}»: {error}")
             continue
         if key == "consent":
             consent = value
@@ -220,5 +222,6 @@ def _row(
     except ValidationError as error:
         titles = {v: k for k, v in {**PERSON_COLUMNS, **columns}.items()}
         return None, [
-            f"«{titles.get(e['field'].split('.')[-1], e['field'])}»: {e['message']}" for e in ru_errors(error)
+            f"«{shown.get(titles.get(e['field'].split('.')[-1], ''), e['field'])}»: {e['message']}"
+            for e in ru_errors(error)
         ]
