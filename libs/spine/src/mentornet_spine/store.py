@@ -41,6 +41,16 @@ class ConcurrencyConflict(Exception):
 
 
 @dataclass(frozen=True)
+class StreamAppend:
+    """New events for one stream, expected at ``expected_version`` (0: new, None: any)."""
+
+    stream_id: str
+    expected_version: int | None
+    events: list[DomainEvent]
+    tenant: Tenant
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     position: int
     envelope: Envelope
@@ -99,39 +109,63 @@ class EventStore:
         Pass ``conn`` to make the append part of the caller's transaction (a read model change
         committed together with its events).
         """
-        if not new_events:
+        change = StreamAppend(stream_id, expected_version, list(new_events), tenant)
+        return await self.append_many(
+            [change], correlation_id=correlation_id, causation_id=causation_id, conn=conn
+        )
+
+    async def append_many(
+        self,
+        changes: Sequence[StreamAppend],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> list[StoredEvent]:
+        """Append to several streams at once, all or nothing (a bulk import in one statement)."""
+        changes = [c for c in changes if c.events]
+        if not changes:
             return []
-        for ev in new_events:
-            self.catalogue.spec_of(ev)  # refuses what the catalogue does not declare
+        for change in changes:
+            for ev in change.events:
+                self.catalogue.spec_of(ev)  # refuses what the catalogue does not declare
         with tracer.start_as_current_span(
             "eventstore.append",
-            attributes={"mentornet.stream_id": stream_id, "mentornet.count": len(new_events)},
+            attributes={
+                "mentornet.stream_id": changes[0].stream_id,
+                "mentornet.streams": len(changes),
+                "mentornet.count": sum(len(c.events) for c in changes),
+            },
         ):
             trace_context = current_trace_context()
             correlation = correlation_id or new_event_id()
             async with self._connection(conn) as c:
                 if c.dialect.name == "postgresql":
                     await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-                actual = await self._version(c, stream_id)
-                if expected_version is not None and actual != expected_version:
-                    raise ConcurrencyConflict(stream_id, expected_version, actual)
+                versions = await self._versions(c, [change.stream_id for change in changes])
                 now = utc_now()
-                envelopes = [  # every part is validated already: the event, the tenant, our ids
-                    Envelope.model_construct(
-                        event_id=new_event_id(),
-                        type=type(ev).event_type,
-                        schema_version=type(ev).schema_version,
-                        occurred_at=now,
-                        stream_id=stream_id,
-                        stream_version=actual + i,
-                        tenant=tenant,
-                        correlation_id=correlation,
-                        causation_id=causation_id,
-                        trace_context=trace_context,
-                        payload=ev.model_dump(mode="json"),
-                    )
-                    for i, ev in enumerate(new_events, start=1)
-                ]
+                envelopes: list[Envelope] = []
+                for change in changes:
+                    actual = versions.get(change.stream_id, 0)
+                    if change.expected_version is not None and actual != change.expected_version:
+                        raise ConcurrencyConflict(change.stream_id, change.expected_version, actual)
+                    envelopes += [  # every part is validated already: the event, the tenant, our ids
+                        Envelope.model_construct(
+                            event_id=new_event_id(),
+                            type=type(ev).event_type,
+                            schema_version=type(ev).schema_version,
+                            occurred_at=now,
+                            stream_id=change.stream_id,
+                            stream_version=actual + i,
+                            tenant=change.tenant,
+                            correlation_id=correlation,
+                            causation_id=causation_id,
+                            trace_context=trace_context,
+                            payload=ev.model_dump(mode="json"),
+                        )
+                        for i, ev in enumerate(change.events, start=1)
+                    ]
+                    versions[change.stream_id] = actual + len(change.events)
                 try:
                     result = await c.execute(
                         insert(events).returning(events.c.position, sort_by_parameter_order=True),
@@ -139,10 +173,26 @@ class EventStore:
                     )
                 except IntegrityError as error:
                     if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
-                        raise ConcurrencyConflict(stream_id, actual, actual + 1) from None
+                        first = changes[0]
+                        expected = first.expected_version or 0
+                        raise ConcurrencyConflict(first.stream_id, expected, expected + 1) from None
                     raise
                 positions = list(result.scalars())
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
+
+    @staticmethod
+    async def _versions(conn: AsyncConnection, stream_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(stream_ids))
+        for start in range(0, len(unique), 1000):
+            chunk = unique[start : start + 1000]
+            rows = await conn.execute(
+                select(events.c.stream_id, func.max(events.c.stream_version))
+                .where(events.c.stream_id.in_(chunk))
+                .group_by(events.c.stream_id)
+            )
+            found.update({stream: int(version) for stream, version in rows})
+        return found
 
     @staticmethod
     async def _version(conn: AsyncConnection, stream_id: str) -> int:

@@ -148,3 +148,27 @@ async def _participant_entered(
             .where(participants.c.id == event.participant_id)
             .values(attributes=dict(row.attributes) | attributes, version=version, **{column: True})
         )
+
+
+async def insert_new_participants(
+    conn: AsyncConnection, school: str, entries: list[tuple[MentorRegistered | MenteeRegistered, int]]
+) -> None:
+    """Participants that entered a base in a bulk import: one multi-row insert."""
+    if not entries:
+        return
+    await conn.execute(
+        insert(participants),
+        [
+            {
+                "id": e.participant_id,
+                "school": school,
+                "role": e.role.value,
+                "in_mentor_base": isinstance(e, MentorRegistered),
+                "in_mentee_base": isinstance(e, MenteeRegistered),
+                "attributes": e.model_dump(mode="json", exclude={"participant_id", "role"}),
+                "erased": False,
+                "version": version,
+            }
+            for e, version in entries
+        ],
+    )

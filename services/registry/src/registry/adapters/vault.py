@@ -83,6 +83,29 @@ class Vault:
         else:
             await conn.execute(insert(table).values(participant_id=participant_id, ciphertext=sealed))
 
+    async def store_new(self, conn: AsyncConnection, people: list[tuple[UUID, dict[str, Any]]]) -> None:
+        """Keys and data of many new participants in two multi-row statements (bulk import)."""
+        if not people:
+            return
+        keys, data = [], []
+        for participant_id, person in people:
+            key = AESGCM.generate_key(bit_length=256)
+            plaintext = json.dumps(person, ensure_ascii=False).encode()
+            keys.append(
+                {
+                    "participant_id": participant_id,
+                    "wrapped_key": self._seal(self._kek, key, participant_id.bytes),
+                }
+            )
+            data.append(
+                {
+                    "participant_id": participant_id,
+                    "ciphertext": self._seal(AESGCM(key), plaintext, participant_id.bytes),
+                }
+            )
+        await conn.execute(insert(participant_keys), keys)
+        await conn.execute(insert(participant_personal_data), data)
+
     async def read(self, conn: AsyncConnection, participant_id: UUID) -> dict[str, Any]:
         cipher = await self._data_key(conn, participant_id)
         if cipher is None:

@@ -23,7 +23,7 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_events.vocabulary import BaseKind, ParticipantRole
 from mentornet_spine.http import NotFound
-from mentornet_spine.store import EventStore
+from mentornet_spine.store import EventStore, StreamAppend
 from registry.adapters import read_model
 from registry.adapters.tables import accounts, municipalities, participants, school_credentials, schools
 from registry.adapters.vault import PersonalDataErased, Vault
@@ -311,11 +311,31 @@ class Registry:
     async def import_all(
         self, principal: Principal, school_code: str, rows: Sequence[MentorRegistration | MenteeRegistration]
     ) -> int:
-        """All rows in one transaction: a failure on any row leaves the bases as they were."""
+        """All rows in one transaction and a few multi-row statements: all rows or none."""
         row = await self._writable_school(principal, school_code)
+        tenant = self._tenant(row)
+        changes, entries, people = [], [], []
+        for registration in rows:
+            if registration.participant_id is not None:
+                raise InvalidCommand("Импорт вносит новых участников; известного участника добавьте вручную")
+            participant_id = uuid.uuid4()
+            entry = self._entry(participant_id, registration)
+            minor = (
+                registration.minor
+                if registration.minor is not None
+                else entry.role is ParticipantRole.STUDENT
+            )
+            events = participant_domain.register(
+                None, entry, minor=bool(minor), consent_by=registration.consent.given_by, today=self.today()
+            )
+            changes.append(StreamAppend(participant_domain.stream_id(participant_id), 0, events, tenant))
+            entries.append((entry, len(events)))
+            if registration.person is not None:
+                people.append((participant_id, registration.person.model_dump(mode="json")))
         async with self.engine.begin() as conn:
-            for registration in rows:
-                await self.register_in(conn, row, registration)
+            await self.store.append_many(changes, conn=conn)
+            await read_model.insert_new_participants(conn, row.code, entries)
+            await self.vault.store_new(conn, people)
         return len(rows)
 
     async def register(
