@@ -88,3 +88,14 @@ async def test_a_file_without_required_columns_is_refused_as_a_whole(network: Ne
     status, report = await _import(network, "Фамилия;Имя\nИванова;Мария\n".encode(), "база.csv", True)
     assert status == 422
     assert "компетенции" in str(report["detail"]) and "согласие" in str(report["detail"])
+
+
+async def test_import_into_another_school_is_refused(network: Network) -> None:
+    answer = await network.api.client.post(
+        f"/schools/{SCHOOLS['B'][0]}/import/mentor",
+        files={"file": ("база.csv", csv_bytes(GOOD))},
+        headers=network.curator["A"],
+    )
+    assert answer.status_code in (403, 404)
+    listing = await network.api.ok("GET", f"/schools/{SCHOOLS['B'][0]}/participants", network.curator["B"])
+    assert listing == []
