@@ -105,12 +105,17 @@ def up(
                     "NATS_URL": server.url,
                     "DATABASE_URL": spec.embedded_database_url(data_dir),
                     "MENTORNET_SUBJECT_ROOT": root,
+                    "MENTORNET_DATA_DIR": str(data_dir.resolve()),
                     "PORT": str(port),
                 }
             )
             env.pop("DATABASE_SCHEMA", None)
             processes.append(
-                subprocess.Popen([sys.executable, "-m", "mentornet_spine.serve", spec.name], env=env)
+                subprocess.Popen(  # own session: Ctrl-C reaches only `up`, which stops all in order
+                    [sys.executable, "-m", "mentornet_spine.serve", spec.name],
+                    env=env,
+                    start_new_session=True,
+                )
             )
             _wait_healthy(spec, port, processes[-1], timeout)
             table.add_row(spec.name, f"http://127.0.0.1:{port}", spec.embedded_database_url(data_dir))

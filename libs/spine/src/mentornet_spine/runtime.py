@@ -93,9 +93,17 @@ class ServiceRuntime:
         self._stop.set()
         if self._relay_task:
             await self._relay_task
-        await self.broker.stop()
+        # the broker may already be gone (a shutdown of the whole system): stop anyway
+        try:
+            await self.broker.stop()
+        except Exception as error:
+            log.warning("broker stop: %r", error)
         if self._nc is not None:
-            await self._nc.drain()
+            try:
+                await self._nc.drain()
+            except Exception as error:
+                log.warning("relay connection drain: %r", error)
+                await self._nc.close()
         await self.engine.dispose()
         log.info("service %s stopped", self.settings.service)
 
