@@ -106,6 +106,27 @@ class EndToEnd:
     append: Rate
     relayed: Rate
     applied: Rate
+    #: CPU microseconds per event, by process (the three roles and the two servers)
+    cpu_us: dict[str, float] = field(default_factory=dict)
+
+
+SERVERS = ("nats-server", "postgres")
+
+
+def server_cpu_s(name: str) -> float:
+    """CPU seconds of every process with this name, reaped children included (Linux /proc)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -181,7 +202,12 @@ async def raw_baseline(nc: Client, run_id: str, n: int, tuning: Tuning) -> tuple
 # --- the end-to-end roles, one process each ------------------------------------------------------
 
 
-Finished = tuple[float, float] | None  # a role's own (start, end) on the monotonic clock, if it has one
+@dataclass
+class Finished:
+    """A role's CPU seconds from the start signal on, and its own (start, end) if it has one."""
+
+    cpu_s: float
+    span: tuple[float, float] | None = None
 
 
 async def appender(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
@@ -196,12 +222,13 @@ async def appender(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: 
         await conn.execute(text("SELECT 1"))
     ready.put("appender")
     await asyncio.to_thread(go.wait)
-    start = time.monotonic()
+    cpu, start = time.process_time(), time.monotonic()
     for stream_id, new_events, i in batches:
         await store.append(stream_id, 0, new_events, tenant=tenant(f"s{i % 10}"))
     end = time.monotonic()
+    cpu_s = time.process_time() - cpu
     await engine.dispose()
-    return start, end
+    return Finished(cpu_s, (start, end))
 
 
 async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
@@ -211,14 +238,16 @@ async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Que
     await outbox.backlog()
     ready.put("relay")
     await asyncio.to_thread(go.wait)
+    cpu = time.process_time()
     stopping = asyncio.Event()
     running = asyncio.create_task(outbox.run(stopping))
     await asyncio.to_thread(stop.wait)
     stopping.set()
     await running
+    cpu_s = time.process_time() - cpu
     await nc.drain()
     await engine.dispose()
-    return None
+    return Finished(cpu_s)
 
 
 async def consumer(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
@@ -229,10 +258,13 @@ async def consumer(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: 
     register_consumer(broker, engine, EventCounts(), target.subjects, settings)
     await broker.start()
     ready.put("consumer")
+    await asyncio.to_thread(go.wait)
+    cpu = time.process_time()
     await asyncio.to_thread(stop.wait)
+    cpu_s = time.process_time() - cpu
     await broker.stop()
     await engine.dispose()
-    return None
+    return Finished(cpu_s)
 
 
 Role = Callable[[Target, ProcessEvent, ProcessEvent, "Queue[str]"], Coroutine[Any, Any, Finished]]
@@ -323,14 +355,18 @@ async def end_to_end(js: JetStreamContext, target: Target) -> EndToEnd:
         for proc in procs:
             proc.start()
         await wait_for(all_ready, 120, "all roles ready")
+        servers_before = {name: server_cpu_s(name) for name in SERVERS}
         go.set()
         relayed_at = await wait_for(relayed, limit_s, f"{n} events in JetStream")
         applied_at = await wait_for(applied, limit_s, f"{n} events applied")
+        servers = {name: server_cpu_s(name) - before for name, before in servers_before.items()}
         stop.set()
         finished = dict([await asyncio.to_thread(results.get, True, 60) for _ in procs])
-        appended = finished["appender"]
+        appended = finished["appender"].span
         assert appended is not None
         start, appended_at = appended
+        cpu_us = {role: f.cpu_s / n * 1e6 for role, f in finished.items()}
+        cpu_us.update({name: seconds / n * 1e6 for name, seconds in servers.items()})
         async with engine.connect() as conn:
             rows = await conn.scalar(select(func.count()).select_from(projection.tables(1)["applied"]))
         dead_letters = (await js.stream_info(subjects.dead_letter_stream)).state.messages
@@ -341,6 +377,7 @@ async def end_to_end(js: JetStreamContext, target: Target) -> EndToEnd:
             append=Rate(n, appended_at - start),
             relayed=Rate(n, relayed_at - start),
             applied=Rate(n, applied_at - start),
+            cpu_us=cpu_us,
         )
     finally:
         stop.set()
@@ -447,6 +484,28 @@ def floor_line(results: Results) -> tuple[bool, str]:
 
 
 HEADERS = ("Path", "Stage", "Rate", "Seconds", "× fetch-ack")
+CPU_COLUMNS = ("appender", "relay", "consumer", *SERVERS)
+
+
+def cpu_rows(results: Results) -> list[tuple[str, ...]]:
+    """CPU µs per event by process, and the rate the machine's cores could carry at that cost."""
+    cores = os.cpu_count() or 1
+    table = []
+    for run in results.runs:
+        total = sum(run.cpu_us.get(c, 0.0) for c in CPU_COLUMNS)
+        ceiling = cores * 1e6 / total if total else 0.0
+        table.append(
+            (
+                run.backend,
+                *(f"{run.cpu_us.get(c, 0.0):,.0f}" for c in CPU_COLUMNS),
+                f"{total:,.0f}",
+                f"{ceiling:,.0f}/s",
+            )
+        )
+    return table
+
+
+CPU_HEADERS = ("Backend", *CPU_COLUMNS, "total", "CPU ceiling")
 
 
 def print_table(results: Results, console: Console) -> None:
@@ -456,6 +515,12 @@ def print_table(results: Results, console: Console) -> None:
     for measure in rows(results):
         table.add_row(*measure)
     console.print(table)
+    cpu = Table(title=f"CPU µs per event by process ({os.cpu_count()} cores)")
+    for i, header in enumerate(CPU_HEADERS):
+        cpu.add_column(header, justify="left" if i == 0 else "right")
+    for measure in cpu_rows(results):
+        cpu.add_row(*measure)
+    console.print(cpu)
     met, line = floor_line(results)
     console.print(line, style="bold green" if met else "bold red")
 
@@ -475,6 +540,13 @@ def markdown(results: Results) -> str:
         *("| " + " | ".join(r) + " |" for r in rows(results)),
         "",
         f"**{floor_line(results)[1]}**",
+        "",
+        f"CPU µs per event by process, and the rate {os.cpu_count()} cores could carry at that cost "
+        "(nats-server and postgres measured from /proc, reaped children included):",
+        "",
+        "| " + " | ".join(CPU_HEADERS) + " |",
+        "|---|" + "---:|" * (len(CPU_HEADERS) - 1),
+        *("| " + " | ".join(r) + " |" for r in cpu_rows(results)),
         "",
         f"Tuning: append {t.append_batch} events per call, relay batch {t.relay_batch}, consumer batch "
         f"{t.consumer_batch} (fetch timeout {t.fetch_timeout_s} s), raw fetch batch {t.raw_fetch_batch}.",
