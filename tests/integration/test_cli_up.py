@@ -92,8 +92,12 @@ def system(tmp_path: Path) -> Iterator[System]:
     running.start()
     yield running
     if running.process and running.process.poll() is None:
-        running.process.kill()
-        running.process.wait()
+        running.process.send_signal(signal.SIGINT)  # stops its services and broker too
+        try:
+            running.process.wait(60)
+        except subprocess.TimeoutExpired:
+            running.process.kill()
+            running.process.wait()
 
 
 def _wait_applied(system: System, n: int) -> dict[str, object]:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from mentornet_events import Subjects
 from mentornet_spine.db import make_engine
-from mentornet_spine.natsserver import NatsServer
+from mentornet_spine.natsserver import NatsServer, die_with_parent
 from mentornet_spine.projection import Projection, rebuild
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
@@ -115,6 +115,7 @@ def up(
                     [sys.executable, "-m", "mentornet_spine.serve", spec.name],
                     env=env,
                     start_new_session=True,
+                    preexec_fn=die_with_parent,
                 )
             )
             _wait_healthy(spec, port, processes[-1], timeout)
