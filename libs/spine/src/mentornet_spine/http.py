@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_events import InvalidEventPayload, UnknownEventType
 from mentornet_spine.runtime import ServiceRuntime
@@ -15,9 +16,26 @@ class NotFound(LookupError):
     """A resource that does not exist, or that the caller may not know exists (HTTP 404)."""
 
 
+class RejectNul:
+    """PostgreSQL text cannot hold NUL: refuse it in the path or query as bad input (422), not a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+            if b"\x00" in raw or b"%00" in raw.lower() or "\x00" in scope.get("path", ""):
+                answer = JSONResponse({"detail": "Недопустимый символ NUL в адресе запроса"}, status_code=422)
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
     app = FastAPI(title=title, lifespan=runtime.lifespan)
     app.state.runtime = runtime
+    app.add_middleware(RejectNul)
 
     @app.get("/health", tags=["ops"])
     async def health() -> JSONResponse:

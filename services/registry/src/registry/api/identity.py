@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.tokens import TokenIssuer
 from registry.api.deps import RegistryDep
-from registry.application.schemas import AccountIn
+from registry.application.schemas import AccountIn, has_nul
 
 router = APIRouter(tags=["identity"])
 
@@ -31,6 +31,10 @@ async def token(
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
+    if has_nul([grant_type, client_id, client_secret, username, password]):
+        return JSONResponse(
+            {"error": "invalid_request", "detail": "Недопустимый символ NUL"}, status_code=400
+        )
     if grant_type == "client_credentials" and client_id and client_secret:
         principal = await registry.client_principal(client_id, client_secret)
     elif grant_type == "password" and username and password:

@@ -214,18 +214,21 @@ class Registry:
         )
 
     async def refresh_bases(self, principal: Principal, code: str) -> int:
-        async with self.engine.connect() as conn:
-            counts = (
-                await conn.execute(
-                    select(
-                        func.count().filter(participants.c.in_mentor_base),
-                        func.count().filter(participants.c.in_mentee_base),
-                    ).where(participants.c.school == code)
-                )
-            ).one()
-        event = SchoolBasesRefreshed(
-            code=code, refreshed_on=self.today(), mentors=counts[0], mentees=counts[1]
-        )
+        async def counts() -> tuple[int, int]:
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(
+                            func.count().filter(participants.c.in_mentor_base),
+                            func.count().filter(participants.c.in_mentee_base),
+                        ).where(participants.c.school == code)
+                    )
+                ).one()
+            return int(row[0]), int(row[1])
+
+        await self._visible_school(principal, code)  # an unknown code is a 404 before anything else
+        mentors, mentees = await counts()
+        event = SchoolBasesRefreshed(code=code, refreshed_on=self.today(), mentors=mentors, mentees=mentees)
         return await self._school_command(principal, code, lambda _s: [event], None, roles=SCHOOL_WRITERS)
 
     async def issue_credentials(self, principal: Principal, code: str) -> IssuedCredentials:
