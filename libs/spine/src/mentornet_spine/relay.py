@@ -61,6 +61,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.name = name
+        self._wake = asyncio.Event()
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
@@ -130,8 +131,23 @@ class OutboxRelay:
             if moved.rowcount == 0 and await self._checkpoint(conn) == 0:
                 await conn.execute(insert(table).values(relay=self.name, position=position))
 
-    async def run(self, stop: asyncio.Event, idle_sleep: float = 0.05, error_sleep: float = 1.0) -> None:
-        """Relay until ``stop`` is set; survives broker and database outages by retrying."""
+    def wake(self) -> None:
+        """Something was appended: poll soon (called by the store; safe from any task)."""
+        self._wake.set()
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        idle_sleep: float = 0.02,
+        max_idle_sleep: float = 0.5,
+        error_sleep: float = 1.0,
+    ) -> None:
+        """Relay until ``stop`` is set; survives broker and database outages by retrying.
+
+        When idle it polls less and less often (up to ``max_idle_sleep``), and wakes at once when
+        the store reports an append, so an idle service costs nothing and a busy one waits not.
+        """
+        pause = idle_sleep
         while not stop.is_set():
             try:
                 sent = await self.relay_once()
@@ -139,8 +155,26 @@ class OutboxRelay:
                 log.warning("outbox relay error: %r", error)
                 await _sleep_or_stop(stop, error_sleep)
                 continue
-            if sent == 0:
-                await _sleep_or_stop(stop, idle_sleep)
+            if sent:
+                pause = idle_sleep
+                continue
+            woken = await _sleep_or_wake(stop, self._wake, pause)
+            pause = idle_sleep if woken else min(pause * 2, max_idle_sleep)
+
+
+async def _sleep_or_wake(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to ``seconds``; True if woken by an append (then give its commit a moment)."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    woken = wake.is_set()
+    wake.clear()
+    if woken:
+        await asyncio.sleep(0.002)
+    return woken
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

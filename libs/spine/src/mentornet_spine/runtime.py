@@ -82,6 +82,7 @@ class ServiceRuntime:
         js = self._nc.jetstream()
         await ensure_streams(js, self.subjects, self.settings.stream_replicas)
         self.relay = OutboxRelay(self.engine, js, self.subjects)
+        self.store.on_appended.append(self.relay.wake)
         self._stop.clear()
         self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
         await self.broker.start()

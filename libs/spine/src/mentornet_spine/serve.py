@@ -22,7 +22,14 @@ def main(argv: list[str]) -> None:
     setup_logging(settings)
     setup_telemetry(settings)
     app = spec.create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=20)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
 
 
 if __name__ == "__main__":

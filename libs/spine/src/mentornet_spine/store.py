@@ -7,7 +7,7 @@ moves past position N can never later meet a smaller position committing behind 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +84,8 @@ class EventStore:
         self.engine = engine
         self.reader = reader(engine)
         self.catalogue = catalogue
+        #: called after every append (the relay's wake-up); the commit may follow a moment later
+        self.on_appended: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def _connection(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
@@ -178,6 +180,8 @@ class EventStore:
                         raise ConcurrencyConflict(first.stream_id, expected, expected + 1) from None
                     raise
                 positions = list(result.scalars())
+            for notify in self.on_appended:
+                notify()
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
 
     @staticmethod

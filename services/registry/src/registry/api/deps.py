@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from registry.application.registry import Registry
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
@@ -17,7 +17,7 @@ def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-def if_match(
+async def if_match(
     if_match: Annotated[str | None, Header(description="Ожидаемая версия (ETag)")] = None,
 ) -> int | None:
     """Optimistic concurrency from the ``If-Match`` header (the ETag of a previous read)."""

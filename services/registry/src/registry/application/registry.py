@@ -239,7 +239,7 @@ class Registry:
                 insert(school_credentials).values(
                     client_id=client_id,
                     school=code,
-                    secret_hash=passwords.hash_secret(secret),
+                    secret_hash=passwords.hash_client_secret(secret),
                     created_at=datetime.now(UTC),
                 )
             )
@@ -516,7 +516,7 @@ class Registry:
             ).one_or_none()
         if row is None or row.revoked_at is not None or row.status != "connected":
             return None
-        if not passwords.verify_secret(row.secret_hash, secret):
+        if not passwords.verify_client_secret(row.secret_hash, secret):
             return None
         return Principal(
             subject=client_id,
@@ -529,7 +529,7 @@ class Registry:
     async def user_principal(self, username: str, password: str) -> Principal | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(accounts).where(accounts.c.username == username))).one_or_none()
-        if row is None or row.disabled or not passwords.verify_secret(row.password_hash, password):
+        if row is None or row.disabled or not await passwords.verify_password(row.password_hash, password):
             return None
         return Principal(
             subject=username,
@@ -565,6 +565,7 @@ class Registry:
             principal.require_access(tenant)
         if role in (Role.MENTOR, Role.MENTEE) and data.participant_id is None:
             raise InvalidCommand("Укажите участника, которому создаётся учётная запись", "participant_id")
+        password_hash = await passwords.hash_password(data.password)
         async with self.engine.begin() as conn:
             taken = await conn.scalar(select(accounts.c.username).where(accounts.c.username == data.username))
             if taken:
@@ -572,7 +573,7 @@ class Registry:
             await conn.execute(
                 insert(accounts).values(
                     username=data.username,
-                    password_hash=passwords.hash_secret(data.password),
+                    password_hash=password_hash,
                     role=role.value,
                     region=self.region,
                     municipality=municipality,
