@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import httpx
+import jwt
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -31,8 +32,10 @@ def jwks_from_url(url: str) -> JwksSource:
 class Authenticator:
     """Verifies bearer tokens; refreshes the JWKS when an unknown key id appears (at most every 30 s)."""
 
-    def __init__(self, source: JwksSource, refresh_every_s: float = 30.0) -> None:
+    def __init__(self, source: JwksSource, refresh_every_s: float = 30.0, cache_size: int = 10_000) -> None:
         self.source = source
+        self.cache_size = cache_size
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self.refresh_every_s = refresh_every_s
         self._verifier: TokenVerifier | None = None
         self._fetched_at = 0.0
@@ -46,14 +49,23 @@ class Authenticator:
         return self._verifier
 
     async def authenticate(self, token: str) -> Principal:
-        import jwt
-
+        """Verify a token; a verified one is remembered until it expires (signature checks add up)."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise InvalidToken("недействительный токен") from None
         verifier = await self._ensure(kid)
-        return verifier.verify(token)
+        principal = verifier.verify(token)
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()
+        self._verified[token] = (
+            principal,
+            float(jwt.decode(token, options={"verify_signature": False})["exp"]),
+        )
+        return principal
 
 
 bearer = HTTPBearer(auto_error=False, description="Токен, выданный реестром MentorNet")

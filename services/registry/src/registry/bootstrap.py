@@ -19,7 +19,7 @@ from mentornet_spine.settings import SpineSettings
 from registry.adapters.vault import Vault, load_or_create_kek
 from registry.api import identity, participants, schools
 from registry.api.errors import install_errors
-from registry.api.idempotency import IdempotencyMiddleware
+from registry.api.idempotency import IdempotencyGate
 from registry.application.registry import Registry
 from registry.application.schemas import AccountIn
 from registry.settings import RegistrySettings
@@ -78,7 +78,7 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
     authenticator = Authenticator(local_jwks)
     install_auth(app, authenticator)
     install_errors(app)
-    app.add_middleware(IdempotencyMiddleware, engine=runtime.engine, authenticator=authenticator)
+    app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator)
     for router in (identity.router, schools.router, participants.router):
         app.include_router(router)
     return app

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_auth import InvalidToken
 from mentornet_auth.fastapi import Authenticator
@@ -111,3 +111,21 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             media_type=media,
             headers={"Idempotent-Replayed": "true"},
         )
+
+
+class IdempotencyGate:
+    """Only commands that carry the header pay for the buffering middleware; reads go straight on."""
+
+    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator) -> None:
+        self.app = app
+        self.keeper = IdempotencyMiddleware(app, engine, authenticator)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            and any(name == b"idempotency-key" for name, _ in scope["headers"])
+        ):
+            await self.keeper(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
