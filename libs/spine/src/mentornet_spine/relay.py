@@ -62,6 +62,7 @@ class OutboxRelay:
         self.ack_timeout = ack_timeout
         self.name = name
         self._wake = asyncio.Event()
+        self._position: int | None = None
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
@@ -79,7 +80,9 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish the oldest pending batch; returns how many events were acknowledged."""
         async with self.reader.connect() as conn:
-            checkpoint = await self._checkpoint(conn)
+            if self._position is None:  # read once; afterwards this relay moves it itself
+                self._position = await self._checkpoint(conn)
+            checkpoint = self._position
             rows = list(
                 await conn.execute(
                     select(events)
@@ -117,6 +120,7 @@ class OutboxRelay:
             done += 1
         if done:
             await self._advance(rows[done - 1].position)
+            self._position = rows[done - 1].position
             metrics.events_relayed.add(done)
         return done
 

@@ -21,13 +21,14 @@ from mentornet_events.vocabulary import (
 CODE = r"^[0-9A-Za-z_-]{1,32}$"
 
 
-def has_nul(value: Any) -> bool:
+def has_nul(value: Any, depth: int = 2) -> bool:
+    """NUL anywhere in the strings of a value (nested models check their own fields)."""
     if isinstance(value, str):
         return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(has_nul(v) for v in value)
+    if depth and isinstance(value, dict):
+        return any(has_nul(k, 0) or has_nul(v, depth - 1) for k, v in value.items())
+    if depth and isinstance(value, list | tuple):
+        return any(has_nul(v, depth - 1) for v in value)
     return False
 
 
