@@ -69,6 +69,7 @@ from mentornet_auth import Principal, Role, SigningKey, TokenIssuer
 from mentornet_events import Subjects
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import DeficitArea, MentoringForm, QualificationCategory
+from mentornet_spine.db import create_schema, drop_schema
 from mentornet_spine.streams import delete_streams
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -1031,22 +1032,6 @@ def summarise_profile(phase: str, path: Path, top: int = 14) -> ProfileSummary:
 # --- one run ------------------------------------------------------------------------------------
 
 
-async def create_schema(url: str) -> str:
-    schema = f"bench_registry_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return schema
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    admin = create_async_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await admin.dispose()
-
-
 async def environment(nats_url: str, postgres_url: str) -> dict[str, str]:
     admin = create_async_engine(postgres_url)
     async with admin.connect() as conn:
@@ -1092,7 +1077,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
     env_info = await environment(args.nats_url, args.postgres_url)
     run_id = uuid.uuid4().hex[:8]
     root = f"bench_registry_{run_id}"
-    schema = await create_schema(args.postgres_url)
+    schema = await create_schema(args.postgres_url, "bench_registry")
     workdir = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     key = SigningKey.generate(KEY_ID)
     issuer = TokenIssuer([key], lifetime_s=TOKEN_LIFETIME_S)

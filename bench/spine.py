@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from mentornet_events import Envelope, Subjects, envelope_to_json, new_event_id
 from mentornet_events.envelope import utc_now
 from mentornet_spine.consumer import ConsumerSettings, register_consumer
-from mentornet_spine.db import make_engine
+from mentornet_spine.db import create_schema, drop_schema, make_engine
 from mentornet_spine.migrate import migrate
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.store import EventStore
@@ -286,22 +286,6 @@ def run_role(
 # --- one end-to-end run --------------------------------------------------------------------------
 
 
-async def create_schema(url: str) -> str:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return schema
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    admin = create_async_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await admin.dispose()
-
-
 async def wait_for(check: Callable[[], Awaitable[bool]], within_s: float, what: str) -> float:
     """Poll ``check`` until true; returns the monotonic time it was first seen true."""
     deadline = time.monotonic() + within_s
@@ -402,7 +386,7 @@ async def run_sqlite(js: JetStreamContext, nats_url: str, run_id: str, n: int, t
 async def run_postgres(
     js: JetStreamContext, nats_url: str, url: str, run_id: str, n: int, tuning: Tuning
 ) -> EndToEnd:
-    schema = await create_schema(url)
+    schema = await create_schema(url, "bench")
     try:
         target = Target("PostgreSQL", url, schema, nats_url, f"bench_{run_id}_pg", n, tuning)
         return await end_to_end(js, target)

@@ -19,11 +19,10 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import Subjects
-from mentornet_spine.db import make_engine
+from mentornet_spine.db import create_schema, drop_schema, make_engine
 from mentornet_spine.migrate import migrate
 from mentornet_spine.natsserver import NatsServer
 from mentornet_spine.streams import delete_streams, ensure_streams
@@ -98,19 +97,8 @@ async def js(nc: Client, subjects: Subjects) -> AsyncIterator[JetStreamContext]:
 
 
 async def _postgres_schema_engine(postgres_url: str) -> tuple[AsyncEngine, str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(postgres_url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
+    schema = await create_schema(postgres_url, "t")
     return make_engine(postgres_url, schema=schema), schema
-
-
-async def _drop_schema(postgres_url: str, schema: str) -> None:
-    admin = create_async_engine(postgres_url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 class Database:
@@ -143,7 +131,7 @@ async def database(
     yield db
     await db.engine.dispose()
     if db.schema:
-        await _drop_schema(postgres_url, db.schema)
+        await drop_schema(postgres_url, db.schema)
 
 
 @pytest.fixture
@@ -154,7 +142,7 @@ async def pg_database(postgres_url: str) -> AsyncIterator[Database]:
     await migrate(engine)
     yield db
     await engine.dispose()
-    await _drop_schema(postgres_url, schema)
+    await drop_schema(postgres_url, schema)
 
 
 @pytest.fixture

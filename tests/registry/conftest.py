@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from fastapi import FastAPI
 
 from mentornet_events import Subjects
 from mentornet_spine.settings import SpineSettings
@@ -46,9 +47,10 @@ class Api:
 
 
 @pytest.fixture
-async def registry_api(
+async def registry_app(
     pg_database: Database, nats_url: str, subjects: Subjects, tmp_path: Path
-) -> AsyncIterator[Api]:
+) -> AsyncIterator[FastAPI]:
+    """The registry started with its lifespan on a PostgreSQL schema and a subject root of its own."""
     settings = SpineSettings(
         service="registry",
         nats_url=nats_url,
@@ -59,12 +61,17 @@ async def registry_api(
     own = RegistrySettings(MENTORNET_DATA_DIR=tmp_path, REGISTRY_BOOTSTRAP_PASSWORD=OPERATOR_PASSWORD)
     app = create_app(settings, own)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            yield Api(client)
+        yield app
     nc = await nats.connect(nats_url)
     await delete_streams(nc.jetstream(), subjects)
     await nc.close()
+
+
+@pytest.fixture
+async def registry_api(registry_app: FastAPI) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=registry_app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        yield Api(client)
 
 
 @pytest.fixture

@@ -28,17 +28,14 @@ import asyncio
 import re
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 import requests
 import schemathesis
-from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -48,13 +45,7 @@ from schemathesis.core import NotSet
 from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup
 
-from mentornet_events import Subjects
-from mentornet_spine.settings import SpineSettings
-from mentornet_spine.streams import delete_streams
-from registry.bootstrap import create_app
-from registry.settings import RegistrySettings
-from tests.conftest import Database
-from tests.registry.conftest import OPERATOR_PASSWORD, SCHOOLS, Api, Network, mentor_body
+from tests.registry.conftest import SCHOOLS, Network, mentor_body
 
 pytestmark = [pytest.mark.nats, pytest.mark.db, pytest.mark.timeout(300)]
 
@@ -88,35 +79,6 @@ IDEMPOTENCY_KEYS = st.one_of(
 # Operations with path parameters that must answer an authenticated role with a 2xx at least once:
 # proof that the known identifiers reach the use cases.
 MIN_REACHED = 5
-
-
-@pytest.fixture
-async def registry_app(
-    pg_database: Database, nats_url: str, subjects: Subjects, tmp_path: Path
-) -> AsyncIterator[FastAPI]:
-    """The registry app itself, started with its lifespan (the conftest's ``registry_api`` hides it)."""
-    settings = SpineSettings(
-        service="registry",
-        nats_url=nats_url,
-        database_url=pg_database.url,
-        database_schema=pg_database.schema,
-        subject_root=subjects.root,
-    )
-    own = RegistrySettings(MENTORNET_DATA_DIR=tmp_path, REGISTRY_BOOTSTRAP_PASSWORD=OPERATOR_PASSWORD)
-    app = create_app(settings, own)
-    async with app.router.lifespan_context(app):
-        yield app
-    nc = await nats.connect(nats_url)
-    await delete_streams(nc.jetstream(), subjects)
-    await nc.close()
-
-
-@pytest.fixture
-async def registry_api(registry_app: FastAPI) -> AsyncIterator[Api]:
-    """Overrides the conftest's: ``operator`` and ``network`` then talk to the app the fuzzer drives."""
-    transport = httpx.ASGITransport(app=registry_app, raise_app_exceptions=True)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield Api(client)
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -60,3 +61,20 @@ def make_engine(
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+
+
+async def create_schema(url: str, prefix: str) -> str:
+    """A fresh PostgreSQL schema (for a test or a benchmark run to keep to itself)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await admin.dispose()
+    return schema
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await admin.dispose()
