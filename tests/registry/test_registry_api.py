@@ -193,6 +193,11 @@ async def test_optimistic_concurrency_is_a_409(network: Network) -> None:
         json={"teachers": 42, "students": 500},
     )
     assert stale.status_code == 409
+    assert "изменил кто-то другой" in stale.json()["detail"]
+    again = await api.client.post(
+        "/municipalities", headers=network.operator, json={"code": "m1", "name": "Снова"}
+    )
+    assert again.status_code == 409 and "уже зарегистрирован" in again.json()["detail"]
 
 
 async def test_validation_errors_are_in_russian_with_field_paths(network: Network) -> None:

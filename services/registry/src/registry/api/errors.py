@@ -6,12 +6,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from mentornet_spine.store import ConcurrencyConflict
 from registry.application.importing import ImportFileError
 from registry.application.validation import ru_errors
 from registry.domain.errors import DomainError, InvalidCommand
 
 
 def install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ConcurrencyConflict)
+    async def stale(_request: Request, error: ConcurrencyConflict) -> JSONResponse:
+        detail = (
+            f"Данные уже изменил кто-то другой (ожидалась версия {error.expected}, сейчас {error.actual}); "
+            "обновите их и повторите действие"
+        )
+        return JSONResponse({"detail": detail}, status_code=409)
+
     @app.exception_handler(DomainError)
     async def conflict(_request: Request, error: DomainError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=409)

@@ -23,7 +23,7 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_events.vocabulary import BaseKind, ParticipantRole
 from mentornet_spine.http import NotFound
-from mentornet_spine.store import EventStore, StreamAppend
+from mentornet_spine.store import ConcurrencyConflict, EventStore, StreamAppend
 from registry.adapters import read_model
 from registry.adapters.tables import accounts, municipalities, participants, school_credentials, schools
 from registry.adapters.vault import PersonalDataErased, Vault
@@ -113,8 +113,6 @@ class Registry:
     @staticmethod
     def _check_version(actual: int, expected: int | None) -> int:
         if expected is not None and expected != actual:
-            from mentornet_spine.store import ConcurrencyConflict
-
             raise ConcurrencyConflict("(If-Match)", expected, actual)
         return actual
 
@@ -127,10 +125,8 @@ class Registry:
         event = MunicipalityRegistered(code=data.code, name=data.name)
         try:
             await self._commit(f"municipality-{data.code}", 0, [event], tenant)
-        except Exception as error:
-            if "is at version" in str(error):
-                raise DomainError(f"Муниципалитет {data.code} уже зарегистрирован") from None
-            raise
+        except ConcurrencyConflict:
+            raise DomainError(f"Муниципалитет {data.code} уже зарегистрирован") from None
 
     async def municipalities(self, principal: Principal) -> list[dict[str, Any]]:
         if principal.role is Role.FEDERAL_CONSUMER:
