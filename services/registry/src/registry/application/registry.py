@@ -318,15 +318,7 @@ class Registry:
             if registration.participant_id is not None:
                 raise InvalidCommand("Импорт вносит новых участников; известного участника добавьте вручную")
             participant_id = uuid.uuid4()
-            entry = self._entry(participant_id, registration)
-            minor = (
-                registration.minor
-                if registration.minor is not None
-                else entry.role is ParticipantRole.STUDENT
-            )
-            events = participant_domain.register(
-                None, entry, minor=bool(minor), consent_by=registration.consent.given_by, today=self.today()
-            )
+            entry, events = self._enter_base(None, participant_id, registration)
             changes.append(StreamAppend(participant_domain.stream_id(participant_id), 0, events, tenant))
             entries.append((entry, len(events)))
             if registration.person is not None:
@@ -340,14 +332,7 @@ class Registry:
     async def register(
         self, principal: Principal, school_code: str, registration: MentorRegistration | MenteeRegistration
     ) -> UUID:
-        row = await self._writable_school(principal, school_code)
-        async with self.engine.begin() as conn:
-            return await self.register_in(conn, row, registration)
-
-    async def register_in(
-        self, conn: AsyncConnection, school_row: Any, registration: MentorRegistration | MenteeRegistration
-    ) -> UUID:
-        """Register within the caller's transaction (bulk import commits all rows or none)."""
+        school_row = await self._writable_school(principal, school_code)
         existing: participant_domain.Participant | None = None
         if registration.participant_id is not None:
             existing = await self._load_participant(registration.participant_id)
@@ -360,13 +345,7 @@ class Registry:
         elif registration.person is None:
             raise InvalidCommand("Укажите персональные данные нового участника", "person")
         participant_id = existing.id if existing else uuid.uuid4()
-        entry = self._entry(participant_id, registration)
-        minor = (
-            registration.minor if registration.minor is not None else entry.role is ParticipantRole.STUDENT
-        )
-        events = participant_domain.register(
-            existing, entry, minor=bool(minor), consent_by=registration.consent.given_by, today=self.today()
-        )
+        _, events = self._enter_base(existing, participant_id, registration)
         person = registration.person
 
         async def keep_personal_data(c: AsyncConnection) -> None:
@@ -379,9 +358,24 @@ class Registry:
             events,
             self._tenant(school_row),
             keep_personal_data,
-            conn,
         )
         return participant_id
+
+    def _enter_base(
+        self,
+        existing: participant_domain.Participant | None,
+        participant_id: UUID,
+        registration: MentorRegistration | MenteeRegistration,
+    ) -> tuple[MentorRegistered | MenteeRegistered, list[DomainEvent]]:
+        """The entry and its consent; a student counts as a minor unless said otherwise."""
+        entry = self._entry(participant_id, registration)
+        minor = (
+            registration.minor if registration.minor is not None else entry.role is ParticipantRole.STUDENT
+        )
+        events = participant_domain.register(
+            existing, entry, minor=bool(minor), consent_by=registration.consent.given_by, today=self.today()
+        )
+        return entry, events
 
     @staticmethod
     def _entry(
