@@ -33,9 +33,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         self.authenticator = authenticator
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        key = request.headers.get(HEADER)
-        if key is None or request.method in ("GET", "HEAD", "OPTIONS"):
-            return await call_next(request)
+        key = request.headers[HEADER]  # IdempotencyGate sends only commands that carry it
         if not 1 <= len(key) <= 200:
             return JSONResponse({"detail": "Idempotency-Key: от 1 до 200 символов"}, status_code=422)
         subject = await self._subject(request)
