@@ -9,10 +9,12 @@ from typing import Any
 
 import nats
 import pytest
+from sqlalchemy import text
 
 from mentornet_events import Subjects
 from mentornet_spine.store import EventStore
 from registry.domain.participant import stream_id
+from tests.conftest import Database
 from tests.integration.support import eventually, stream_messages
 from tests.registry.conftest import SCHOOLS, Api, Network, mentor_body
 
@@ -252,3 +254,25 @@ def test_every_school_or_participant_endpoint_is_in_the_cross_tenant_test(tmp_pa
     covered.add(("DELETE", "/schools/{code}/credentials/{client_id}"))
     tested_elsewhere = {("POST", "/schools/{code}/import/{base}")}  # test_import_into_another_school
     assert scoped - covered - tested_elsewhere == set()
+
+
+async def test_a_database_restart_costs_one_503_then_reads_recover(
+    network: Network, pg_database: Database
+) -> None:
+    """No ping before each checkout: a dead connection fails one request (503), the pool renews."""
+    path = f"/schools/{SCHOOLS['A'][0]}"
+    await network.api.ok("GET", path, network.school["A"])
+    async with pg_database.engine.connect() as admin:
+        killed = await admin.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'mentornet-registry' AND datname = current_database()"
+            )
+        )
+    assert killed and killed > 0
+    statuses = [
+        (await network.api.client.get(path, headers=network.school["A"])).status_code for _ in range(3)
+    ]
+    assert statuses[0] == 503 and statuses[1:] == [200, 200], statuses
+    answer = await network.api.client.get(path, headers=network.school["A"])
+    assert answer.json()["code"] == SCHOOLS["A"][0]

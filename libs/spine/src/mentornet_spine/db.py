@@ -21,14 +21,31 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{READONLY: True})
 
 
+def statement_reads(engine: AsyncEngine) -> AsyncEngine:
+    """For reads of one statement: PostgreSQL runs it in autocommit (a statement is its own snapshot),
+    which saves the BEGIN and ROLLBACK round trips; SQLite reads without taking the write lock.
+    """
+    if is_sqlite(engine):
+        return reader(engine)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def make_engine(
-    url: str, *, schema: str | None = None, pool_size: int = 10, echo: bool = False
+    url: str,
+    *,
+    schema: str | None = None,
+    pool_size: int = 10,
+    echo: bool = False,
+    application_name: str | None = None,
 ) -> AsyncEngine:
     """Create an async engine.
 
     SQLite: WAL, a busy timeout and ``BEGIN IMMEDIATE`` so that concurrent writers queue instead
     of failing when a read transaction upgrades to a write. PostgreSQL: ``schema`` sets the
-    search path (tests isolate themselves in a schema each).
+    search path (tests isolate themselves in a schema each). No ping before each checkout (a round
+    trip per request): a connection found dead fails its one statement and SQLAlchemy then
+    discards the whole pool, so a database restart costs each process one failed request, which
+    the relay and consumers retry and an HTTP client sees as 503 with Retry-After.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -50,15 +67,18 @@ def make_engine(
             connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    connect_args: dict[str, Any] = {}
+    server_settings: dict[str, str] = {}
     if schema:
-        connect_args["server_settings"] = {"search_path": schema}
+        server_settings["search_path"] = schema
+    if application_name:  # what pg_stat_activity shows for each connection
+        server_settings["application_name"] = application_name
+    connect_args: dict[str, Any] = {"server_settings": server_settings} if server_settings else {}
     return create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         connect_args=connect_args,
     )
 

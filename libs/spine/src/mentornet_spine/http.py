@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_events import InvalidEventPayload, UnknownEventType
@@ -56,6 +57,16 @@ def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
     @app.exception_handler(UnknownEventType)
     async def invalid(_request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def database_away(_request: Request, error: DBAPIError) -> JSONResponse:
+        if not error.connection_invalidated:
+            raise error
+        return JSONResponse(
+            {"detail": "База данных временно недоступна, повторите запрос"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     if isinstance(trace.get_tracer_provider(), TracerProvider):  # only when traces go somewhere
         FastAPIInstrumentor.instrument_app(app, excluded_urls="/health")

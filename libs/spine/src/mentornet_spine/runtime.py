@@ -44,7 +44,11 @@ class ServiceRuntime:
         self.migrations = list(migrations)
         self.subjects = settings.subjects
         self.handlers = list(handlers)
-        self.engine = make_engine(settings.database_url, schema=settings.database_schema)
+        self.engine = make_engine(
+            settings.database_url,
+            schema=settings.database_schema,
+            application_name=f"mentornet-{settings.service}",
+        )
         self.store = EventStore(self.engine)
         self.broker = NatsBroker(
             settings.nats_url,

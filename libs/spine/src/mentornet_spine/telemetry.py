@@ -1,4 +1,7 @@
-"""OpenTelemetry set-up: OTLP when configured, console on request, otherwise spans stay in-process.
+"""OpenTelemetry set-up: OTLP when configured, console on request, otherwise the API's no-op.
+
+Without an exporter the SDK would record every span and metric only to drop it, at about a
+quarter of a read request's CPU; trace context still travels in events either way.
 
 Structured JSON logs carry the current trace and span ids so a log line leads to its trace.
 """
@@ -20,7 +23,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from mentornet_spine.settings import SpineSettings
 
 
-def setup_telemetry(settings: SpineSettings) -> TracerProvider:
+def setup_telemetry(settings: SpineSettings) -> TracerProvider | None:
+    if not (settings.otlp_endpoint or settings.otel_console):
+        return None
     resource = Resource.create(
         {"service.name": f"mentornet-{settings.service}", "service.namespace": "mentornet"}
     )

@@ -22,6 +22,7 @@ from mentornet_events.catalogue.registry import (
     SchoolBasesRefreshed,
 )
 from mentornet_events.vocabulary import BaseKind, ParticipantRole
+from mentornet_spine.db import statement_reads
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import ConcurrencyConflict, EventStore, StreamAppend
 from registry.adapters import read_model
@@ -56,10 +57,13 @@ class Registry:
         self, engine: AsyncEngine, store: EventStore, vault: Vault, region: str, today: Callable[[], date]
     ) -> None:
         self.engine = engine
+        self.reads = statement_reads(engine)
         self.store = store
         self.vault = vault
         self.region = region
         self.today = today
+        #: a school's place (region, municipality) never changes once registered: checked once
+        self._tenants: dict[str, Tenant] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -87,14 +91,23 @@ class Registry:
         return version
 
     async def _school_row(self, code: str) -> Any:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(schools).where(schools.c.code == code))).one_or_none()
         if row is None:
             raise NotFound(f"Организация {code} не найдена")
         return row
 
     def _tenant(self, row: Any) -> Tenant:
-        return Tenant(region=row.region, municipality=row.municipality, school=row.code)
+        tenant = self._tenants.get(row.code)
+        if tenant is None:
+            tenant = self._tenants[row.code] = Tenant(
+                region=row.region, municipality=row.municipality, school=row.code
+            )
+        return tenant
+
+    async def _place(self, code: str) -> Tenant:
+        """Where a school sits, without a query after the first time (404 if there is no school)."""
+        return self._tenants.get(code) or self._tenant(await self._school_row(code))
 
     async def _visible_school(self, principal: Principal, code: str) -> Any:
         """The school row if the caller may see it; 404 otherwise (no hint that it exists)."""
@@ -134,14 +147,14 @@ class Registry:
         query = select(municipalities).where(municipalities.c.region == principal.region)
         if principal.role is not Role.REGIONAL_OPERATOR:
             query = query.where(municipalities.c.code == principal.municipality)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query.order_by(municipalities.c.code))]
 
     async def register_school(self, principal: Principal | None, data: SchoolIn) -> int:
         """The operator connects a school at once; without a principal it is an application."""
         if principal is not None:
             principal.require_role(Role.REGIONAL_OPERATOR)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             known = await conn.scalar(
                 select(municipalities.c.code).where(municipalities.c.code == data.municipality)
             )
@@ -211,7 +224,7 @@ class Registry:
 
     async def refresh_bases(self, principal: Principal, code: str) -> int:
         async def counts() -> tuple[int, int]:
-            async with self.engine.connect() as conn:
+            async with self.reads.connect() as conn:
                 row = (
                     await conn.execute(
                         select(
@@ -270,7 +283,7 @@ class Registry:
             query = query.where(schools.c.code == principal.school)
         if municipality:
             query = query.where(schools.c.municipality == municipality)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query.order_by(schools.c.code))]
 
     # -- participants ---------------------------------------------------------------------
@@ -290,14 +303,13 @@ class Registry:
         return found
 
     async def _participant_row(self, principal: Principal, participant_id: UUID) -> Any:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (
                 await conn.execute(select(participants).where(participants.c.id == participant_id))
             ).one_or_none()
         if row is None:
             raise NotFound(f"Участник {participant_id} не найден")
-        school = await self._school_row(row.school)
-        allowed = principal.can_access(self._tenant(school))
+        allowed = principal.can_access(await self._place(row.school))
         if principal.role in (Role.MENTOR, Role.MENTEE):
             allowed = allowed and principal.participant_id == participant_id
         if not allowed:
@@ -336,7 +348,7 @@ class Registry:
         existing: participant_domain.Participant | None = None
         if registration.participant_id is not None:
             existing = await self._load_participant(registration.participant_id)
-            async with self.engine.connect() as read:
+            async with self.reads.connect() as read:
                 where = await read.scalar(
                     select(participants.c.school).where(participants.c.id == existing.id)
                 )
@@ -470,7 +482,7 @@ class Registry:
         view = dict(row._mapping)
         may_read_person = principal.role in SCHOOL_WRITERS or principal.participant_id == participant_id
         if may_read_person and not row.erased:
-            async with self.engine.connect() as conn:
+            async with self.reads.connect() as conn:
                 try:
                     view["person"] = await self.vault.read(conn, participant_id)
                 except PersonalDataErased:
@@ -480,7 +492,8 @@ class Registry:
     async def participants(
         self, principal: Principal, school_code: str, base: BaseKind | None = None
     ) -> list[dict[str, Any]]:
-        await self._visible_school(principal, school_code)
+        if not principal.can_access(await self._place(school_code)):
+            raise NotFound(f"Организация {school_code} не найдена")
         if principal.role in (Role.MENTOR, Role.MENTEE):
             raise AccessDenied("Список участников доступен куратору организации")
         query = select(participants).where(
@@ -490,13 +503,13 @@ class Registry:
             query = query.where(participants.c.in_mentor_base)
         elif base is BaseKind.MENTEE:
             query = query.where(participants.c.in_mentee_base)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query.order_by(participants.c.id))]
 
     # -- identity -------------------------------------------------------------------------
 
     async def client_principal(self, client_id: str, secret: str) -> Principal | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (
                 await conn.execute(
                     select(school_credentials, schools.c.region, schools.c.municipality, schools.c.status)
@@ -517,7 +530,7 @@ class Registry:
         )
 
     async def user_principal(self, username: str, password: str) -> Principal | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(accounts).where(accounts.c.username == username))).one_or_none()
         if row is None or row.disabled or not await passwords.verify_password(row.password_hash, password):
             return None
@@ -574,5 +587,5 @@ class Registry:
             )
 
     async def has_accounts(self) -> bool:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return bool(await conn.scalar(select(func.count()).select_from(accounts)))
