@@ -16,10 +16,10 @@ from mentornet_events.catalogue.registry import (
     SchoolDisconnected,
 )
 from mentornet_events.vocabulary import BaseKind, ConsentGiver, DeficitArea, ParticipantRole, SchoolKind
+from mentornet_spine.errors import DomainError, InvalidCommand
 from registry.application.schemas import experience_band
 from registry.domain import participant as participants
 from registry.domain import school as schools
-from registry.domain.errors import DomainError, InvalidCommand
 
 TODAY = date(2026, 9, 1)
 

@@ -74,3 +74,70 @@ class BaseKind(StrEnum):
 class ConsentGiver(StrEnum):
     PARTICIPANT = "participant"
     PARENT = "parent"  # for a minor
+
+
+class ProgrammeStage(StrEnum):
+    """The seven stages of a mentoring programme, in order."""
+
+    PREPARATION = "preparation"
+    MENTEE_BASE = "mentee_base"
+    MENTOR_BASE = "mentor_base"
+    MENTOR_TRAINING = "mentor_training"
+    PAIRING = "pairing"
+    WORK = "work"
+    COMPLETION = "completion"
+
+
+class ProgrammeDuration(StrEnum):
+    SHORT_TERM = "short_term"  # 1–2 months, one problem
+    LONG_TERM = "long_term"  # 1–3 years
+
+
+class MeetingMode(StrEnum):
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    MIXED = "mixed"
+
+
+class TeacherStudentVariant(StrEnum):
+    """Variants of teacher–student mentoring; kept in the school's programme, never in events."""
+
+    UNDERACHIEVING = "underachieving"
+    PASSIVE = "passive"
+    GIFTED = "gifted"
+    DISABILITIES = "disabilities"
+
+
+class MeetingKind(StrEnum):
+    ACQUAINTANCE = "acquaintance"
+    PLANNING = "planning"
+    REGULAR = "regular"
+    INTERIM = "interim"
+    FINAL = "final"
+
+
+class Rhythm(StrEnum):
+    """How often a roadmap item recurs when it has no single due date."""
+
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+    DURING_YEAR = "during_year"
+    ON_SCHEDULE = "on_schedule"
+
+
+class DissolutionReason(StrEnum):
+    INCOMPATIBLE = "incompatible"
+    MENTOR_LEFT = "mentor_left"
+    MENTEE_LEFT = "mentee_left"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    GOALS_CHANGED = "goals_changed"
+    OTHER = "other"
+
+
+class DocumentKind(StrEnum):
+    """Local acts of the school's inner contour."""
+
+    REGULATIONS_ORDER = "regulations_order"
+    PAIRS_ORDER = "pairs_order"
+    ROADMAP_ORDER = "roadmap_order"
+    OTHER = "other"

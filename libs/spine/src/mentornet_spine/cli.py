@@ -95,11 +95,17 @@ def up(
     try:
         table = Table("service", "address", "database", title="MentorNet is running")
         table.add_row("nats", server.url, str(data_dir / "nats"))
+        # each service learns where the others answer (the programs service fetches the registry's keys)
+        addresses = {
+            f"MENTORNET_{spec.name.upper()}_URL": f"http://127.0.0.1:{spec.port + port_offset}"
+            for spec in specs
+        }
         for spec in specs:
             port = spec.port + port_offset
             env = (
                 os.environ
                 | spec.extra_env
+                | addresses
                 | {
                     "MENTORNET_SERVICE": spec.name,
                     "NATS_URL": server.url,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -11,8 +14,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_events import InvalidEventPayload, UnknownEventType
+from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.store import ConcurrencyConflict
+from mentornet_spine.validation import ru_errors
 
 
 class NotFound(LookupError):
@@ -35,6 +40,21 @@ class RejectNul:
         await self.app(scope, receive, send)
 
 
+async def if_match(
+    if_match: Annotated[str | None, Header(description="Ожидаемая версия (ETag)")] = None,
+) -> int | None:
+    """Optimistic concurrency from the ``If-Match`` header (the ETag of a previous read)."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().strip('W/"').strip('"'))
+    except ValueError:
+        return -1  # never matches: the client sent something that is not one of our ETags
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
 def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
     app = FastAPI(title=title, lifespan=runtime.lifespan)
     app.state.runtime = runtime
@@ -46,8 +66,27 @@ def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     @app.exception_handler(ConcurrencyConflict)
-    async def conflict(_request: Request, error: ConcurrencyConflict) -> JSONResponse:
+    async def stale(_request: Request, error: ConcurrencyConflict) -> JSONResponse:
+        detail = (
+            f"Данные уже изменил кто-то другой (ожидалась версия {error.expected}, сейчас {error.actual}); "
+            "обновите их и повторите действие"
+        )
+        return JSONResponse({"detail": detail}, status_code=409)
+
+    @app.exception_handler(DomainError)
+    async def refused(_request: Request, error: DomainError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(InvalidCommand)
+    async def invalid_command(_request: Request, error: InvalidCommand) -> JSONResponse:
+        errors = [{"field": error.field or "<body>", "message": str(error)}]
+        return JSONResponse({"detail": str(error), "errors": errors}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = ru_errors(list(error.errors()))
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": f"Проверьте данные — {summary}", "errors": errors}, status_code=422)
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, error: NotFound) -> JSONResponse:

@@ -61,6 +61,8 @@ class ServiceRuntime:
             register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
         #: run after migrations and before serving (e.g. bootstrap data)
         self.on_start: list[Callable[[], Awaitable[None]]] = []
+        #: run first when stopping (e.g. a service's own background tasks)
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self._stop = asyncio.Event()
@@ -95,6 +97,9 @@ class ServiceRuntime:
         log.info("service %s started", self.settings.service)
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            await hook()
+        self.on_stop.clear()
         self._stop.set()
         if self._relay_task:
             await self._relay_task

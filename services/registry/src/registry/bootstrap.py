@@ -12,14 +12,15 @@ from fastapi import FastAPI
 from mentornet_auth import Role, SigningKey, TokenIssuer
 from mentornet_auth.fastapi import Authenticator, install_auth
 from mentornet_spine.http import create_http_app
+from mentornet_spine.idempotency import IdempotencyGate
 from mentornet_spine.migrate import MigrationSet
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
+from registry.adapters.tables import idempotency
 from registry.adapters.vault import Vault, load_or_create_kek
 from registry.api import identity, participants, schools
 from registry.api.errors import install_errors
-from registry.api.idempotency import IdempotencyGate
 from registry.application.registry import Registry
 from registry.application.schemas import AccountIn
 from registry.settings import RegistrySettings
@@ -78,7 +79,7 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
     authenticator = Authenticator(local_jwks)
     install_auth(app, authenticator)
     install_errors(app)
-    app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator)
+    app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
     for router in (identity.router, schools.router, participants.router):
         app.include_router(router)
     return app

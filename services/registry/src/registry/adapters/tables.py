@@ -13,10 +13,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     Uuid,
 )
 
+from mentornet_spine.idempotency import idempotency_table
 from mentornet_spine.tables import UTCDateTime
 
 metadata = MetaData()
@@ -96,13 +96,4 @@ participant_personal_data = Table(
     Column("ciphertext", LargeBinary, nullable=False),
 )
 
-idempotency = Table(
-    "registry_idempotency",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("subject", String(200), primary_key=True),
-    Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer),
-    Column("response", Text),
-    Column("created_at", UTCDateTime(), nullable=False),
-)
+idempotency = idempotency_table(metadata, "registry_idempotency")

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.tokens import TokenIssuer
+from mentornet_spine.validation import has_nul
 from registry.api.deps import RegistryDep
-from registry.application.schemas import AccountIn, has_nul
+from registry.application.schemas import AccountIn
 
 router = APIRouter(tags=["identity"])
 

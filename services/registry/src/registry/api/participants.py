@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_events.vocabulary import BaseKind
-from registry.api.deps import IfMatch, RegistryDep
+from mentornet_spine.http import IfMatch
+from registry.api.deps import RegistryDep
 from registry.application.importing import parse_base
 from registry.application.schemas import MenteeRegistration, MentorRegistration, ProfileChanges
 

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from registry.api.deps import IfMatch, RegistryDep
+from mentornet_spine.http import IfMatch
+from registry.api.deps import RegistryDep
 from registry.application.schemas import Headcounts, MunicipalityIn, Reason, SchoolIn
 
 router = APIRouter(tags=["schools"])

@@ -25,8 +25,8 @@ from mentornet_events.vocabulary import (
     ParticipantRole,
     QualificationCategory,
 )
+from mentornet_spine.validation import ru_errors
 from registry.application.schemas import MenteeRegistration, MentorRegistration
-from registry.application.validation import ru_errors
 
 E = TypeVar("E", bound=StrEnum)
 

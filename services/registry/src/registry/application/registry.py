@@ -23,6 +23,7 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_events.vocabulary import BaseKind, ParticipantRole
 from mentornet_spine.db import statement_reads
+from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import ConcurrencyConflict, EventStore, StreamAppend
 from registry.adapters import read_model
@@ -40,7 +41,6 @@ from registry.application.schemas import (
 )
 from registry.domain import participant as participant_domain
 from registry.domain import school as school_domain
-from registry.domain.errors import DomainError, InvalidCommand
 
 Extra = Callable[[AsyncConnection], Awaitable[None]]
 SCHOOL_WRITERS = (Role.SCHOOL, Role.SCHOOL_CURATOR)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import EmailStr, Field
 
 from mentornet_events.vocabulary import (
     ConsentGiver,
@@ -17,30 +16,9 @@ from mentornet_events.vocabulary import (
     QualificationCategory,
     SchoolKind,
 )
+from mentornet_spine.validation import Strict
 
 CODE = r"^[0-9A-Za-z_-]{1,32}$"
-
-
-def has_nul(value: Any, depth: int = 2) -> bool:
-    """NUL anywhere in the strings of a value (nested models check their own fields)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if depth and isinstance(value, dict):
-        return any(has_nul(k, 0) or has_nul(v, depth - 1) for k, v in value.items())
-    if depth and isinstance(value, list | tuple):
-        return any(has_nul(v, depth - 1) for v in value)
-    return False
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if has_nul(data):
-            raise ValueError("недопустимый символ NUL в тексте")
-        return data
 
 
 class MunicipalityIn(Strict):

@@ -18,7 +18,7 @@ from mentornet_events.catalogue.registry import (
     ParticipantProfileUpdated,
 )
 from mentornet_events.vocabulary import BaseKind, ConsentGiver, ParticipantRole
-from registry.domain.errors import DomainError, InvalidCommand
+from mentornet_spine.errors import DomainError, InvalidCommand
 
 BASE_RU = {BaseKind.MENTOR: "базе наставников", BaseKind.MENTEE: "базе наставляемых"}
 

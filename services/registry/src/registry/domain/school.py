@@ -18,7 +18,7 @@ from mentornet_events.catalogue.registry import (
     SchoolSuspended,
 )
 from mentornet_events.vocabulary import SchoolKind
-from registry.domain.errors import DomainError
+from mentornet_spine.errors import DomainError
 
 
 class SchoolStatus(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 MESSAGES = {
     "missing": "обязательное поле",
@@ -45,3 +45,25 @@ def field_path(loc: tuple[Any, ...]) -> str:
 def ru_errors(error: ValidationError | list[dict[str, Any]]) -> list[dict[str, str]]:
     errors = error.errors() if isinstance(error, ValidationError) else error
     return [{"field": field_path(tuple(e["loc"])), "message": ru_message(dict(e))} for e in errors]
+
+
+def has_nul(value: Any, depth: int = 2) -> bool:
+    """NUL anywhere in the strings of a value (nested models check their own fields)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth and isinstance(value, dict):
+        return any(has_nul(k, 0) or has_nul(v, depth - 1) for k, v in value.items())
+    if depth and isinstance(value, list | tuple):
+        return any(has_nul(v, depth - 1) for v in value)
+    return False
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if has_nul(data):
+            raise ValueError("недопустимый символ NUL в тексте")
+        return data

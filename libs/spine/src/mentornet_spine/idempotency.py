@@ -10,7 +10,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -20,17 +20,32 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_auth import InvalidToken
 from mentornet_auth.fastapi import Authenticator
-from registry.adapters.tables import idempotency
+from mentornet_spine.tables import UTCDateTime
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
 
 
+def idempotency_table(metadata: MetaData, name: str) -> Table:
+    """The keys a service remembers, in its own database (its migration creates the table)."""
+    return Table(
+        name,
+        metadata,
+        Column("key", String(200), primary_key=True),
+        Column("subject", String(200), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status_code", Integer),
+        Column("response", Text),
+        Column("created_at", UTCDateTime(), nullable=False),
+    )
+
+
 class IdempotencyMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator, table: Table) -> None:
         super().__init__(app)
         self.engine = engine
         self.authenticator = authenticator
+        self.table = table
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         key = request.headers[HEADER]  # IdempotencyGate sends only commands that carry it
@@ -45,14 +60,14 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(
-                    delete(idempotency).where(
-                        idempotency.c.key == key,
-                        idempotency.c.subject == subject,
-                        idempotency.c.created_at < now - KEEP,
+                    delete(self.table).where(
+                        self.table.c.key == key,
+                        self.table.c.subject == subject,
+                        self.table.c.created_at < now - KEEP,
                     )
                 )
                 await conn.execute(
-                    insert(idempotency).values(key=key, subject=subject, request_hash=digest, created_at=now)
+                    insert(self.table).values(key=key, subject=subject, request_hash=digest, created_at=now)
                 )
         except IntegrityError:
             return await self._replay(key, subject, digest)
@@ -61,12 +76,12 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         async with self.engine.begin() as conn:
             if response.status_code >= 500:
                 await conn.execute(
-                    delete(idempotency).where(idempotency.c.key == key, idempotency.c.subject == subject)
+                    delete(self.table).where(self.table.c.key == key, self.table.c.subject == subject)
                 )
             else:
                 await conn.execute(
-                    update(idempotency)
-                    .where(idempotency.c.key == key, idempotency.c.subject == subject)
+                    update(self.table)
+                    .where(self.table.c.key == key, self.table.c.subject == subject)
                     .values(
                         status_code=response.status_code, response=content.decode("utf-8", errors="replace")
                     )
@@ -89,7 +104,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(idempotency).where(idempotency.c.key == key, idempotency.c.subject == subject)
+                    select(self.table).where(self.table.c.key == key, self.table.c.subject == subject)
                 )
             ).one()
         if row.request_hash != digest:
@@ -114,9 +129,9 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
 class IdempotencyGate:
     """Only commands that carry the header pay for the buffering middleware; reads go straight on."""
 
-    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator, table: Table) -> None:
         self.app = app
-        self.keeper = IdempotencyMiddleware(app, engine, authenticator)
+        self.keeper = IdempotencyMiddleware(app, engine, authenticator, table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

@@ -1,4 +1,8 @@
-"""Domain refusals; the messages are Russian because people read them."""
+"""Domain refusals every service raises; the messages are Russian because people read them.
+
+Plain exceptions (no framework), so domain code may raise them; ``install_command_errors`` maps
+them to HTTP.
+"""
 
 
 class DomainError(Exception):

@@ -1,0 +1,113 @@
+"""Pairs: the roadmap, meetings and their feedback forms, dissolution."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_spine.http import IfMatch
+from programs.api.deps import ProgramsDep
+from programs.application.schemas import (
+    CompletionIn,
+    DissolveIn,
+    FeedbackIn,
+    FromTemplateIn,
+    MeetingIn,
+    RoadmapIn,
+)
+
+router = APIRouter(tags=["pairs"])
+
+
+def _version(response: Response, version: int, **more: Any) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{version}"'
+    return {"version": version, **more}
+
+
+@router.get("/pairs", summary="Мои пары (наставник, наставляемый)")
+async def my_pairs(principal: CurrentPrincipal, programs: ProgramsDep) -> list[dict[str, Any]]:
+    return await programs.pairs(principal)
+
+
+@router.get("/pairs/{pair_id}", summary="Пара")
+async def get_pair(pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
+    return await programs.pair(principal, pair_id)
+
+
+@router.post("/pairs/{pair_id}/dissolve", summary="Расформировать пару")
+async def dissolve(
+    pair_id: UUID, data: DissolveIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    return _version(response, await programs.dissolve(principal, pair_id, data))
+
+
+@router.get("/pairs/{pair_id}/roadmap", summary="Дорожная карта пары")
+async def get_roadmap(
+    pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    roadmap = await programs.roadmap(principal, pair_id)
+    response.headers["ETag"] = f'"{roadmap["version"]}"'
+    return roadmap
+
+
+@router.put("/pairs/{pair_id}/roadmap", summary="Составить или скорректировать дорожную карту")
+async def set_roadmap(
+    pair_id: UUID,
+    data: RoadmapIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.set_roadmap(principal, pair_id, data, expected))
+
+
+@router.post("/pairs/{pair_id}/roadmap/from-template", summary="Дорожная карта по шаблону")
+async def from_template(
+    pair_id: UUID,
+    data: FromTemplateIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(
+        response, await programs.roadmap_from_template(principal, pair_id, data.template, expected)
+    )
+
+
+@router.post("/pairs/{pair_id}/roadmap/items/{item_id}/complete", summary="Отметить выполнение пункта")
+async def complete_item(
+    pair_id: UUID,
+    item_id: UUID,
+    data: CompletionIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.complete_item(principal, pair_id, item_id, data))
+
+
+@router.post("/pairs/{pair_id}/meetings", status_code=201, summary="Провести встречу")
+async def hold_meeting(
+    pair_id: UUID, data: MeetingIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    meeting_id, version = await programs.hold_meeting(principal, pair_id, data)
+    return _version(response, version, id=meeting_id)
+
+
+@router.post(
+    "/pairs/{pair_id}/meetings/{meeting_id}/feedback", status_code=201, summary="Форма обратной связи"
+)
+async def submit_feedback(
+    pair_id: UUID,
+    meeting_id: UUID,
+    data: FeedbackIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.submit_feedback(principal, pair_id, meeting_id, data))

@@ -1,0 +1,115 @@
+"""Programmes: launch, stages, local acts, matching, pairs, completion and the yearly report."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_spine.http import IfMatch
+from programs.api.deps import ProgramsDep
+from programs.application.schemas import DocumentIn, PairIn, ProgrammeCompletionIn, ProgrammeIn, StageIn
+
+router = APIRouter(tags=["programmes"])
+
+
+def _version(response: Response, version: int, **more: Any) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{version}"'
+    return {"version": version, **more}
+
+
+@router.post("/programmes", status_code=201, summary="Запустить программу наставничества")
+async def launch(
+    data: ProgrammeIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    programme_id, version = await programs.launch(principal, data)
+    return _version(response, version, id=programme_id)
+
+
+@router.get("/programmes", summary="Программы в пределах доступа")
+async def list_programmes(
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    school: str | None = Query(default=None, max_length=32),
+) -> list[dict[str, Any]]:
+    return await programs.programmes(principal, school)
+
+
+@router.get("/programmes/{programme_id}", summary="Программа")
+async def get_programme(
+    programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    programme = await programs.programme(principal, programme_id)
+    response.headers["ETag"] = f'"{programme["version"]}"'
+    return programme
+
+
+@router.post("/programmes/{programme_id}/stage", summary="Перевести программу на этап")
+async def change_stage(
+    programme_id: UUID,
+    data: StageIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.change_stage(principal, programme_id, data, expected))
+
+
+@router.post("/programmes/{programme_id}/documents", summary="Внести локальный акт (приказ)")
+async def record_document(
+    programme_id: UUID,
+    data: DocumentIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.record_document(principal, programme_id, data, expected))
+
+
+@router.get("/programmes/{programme_id}/candidates", summary="Наставники для наставляемого, с объяснением")
+async def candidates(
+    programme_id: UUID,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    mentee: UUID,
+    limit: int = Query(default=10, ge=1, le=50),
+) -> list[dict[str, Any]]:
+    return await programs.candidates(principal, programme_id, mentee, limit)
+
+
+@router.post(
+    "/programmes/{programme_id}/assignment", summary="Оптимальное распределение по парам (предложение)"
+)
+async def proposal(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
+    return await programs.proposal(principal, programme_id)
+
+
+@router.post("/programmes/{programme_id}/pairs", status_code=201, summary="Закрепить пару или группу")
+async def form_pair(
+    programme_id: UUID, data: PairIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
+) -> dict[str, Any]:
+    pair_id, version = await programs.form_pair(principal, programme_id, data)
+    return _version(response, version, id=pair_id)
+
+
+@router.get("/programmes/{programme_id}/pairs", summary="Пары программы")
+async def programme_pairs(
+    programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep
+) -> list[dict[str, Any]]:
+    return await programs.pairs(principal, programme_id)
+
+
+@router.post("/programmes/{programme_id}/complete", summary="Завершить программу (этап 7)")
+async def complete(
+    programme_id: UUID,
+    data: ProgrammeCompletionIn,
+    principal: CurrentPrincipal,
+    programs: ProgramsDep,
+    expected: IfMatch,
+    response: Response,
+) -> dict[str, Any]:
+    return _version(response, await programs.complete_programme(principal, programme_id, data, expected))

@@ -1,0 +1,29 @@
+"""The programme's yearly report (XLSX) for the school head."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from programs.api.deps import ProgramsDep
+from programs.application.report import render_xlsx
+
+router = APIRouter(tags=["reports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/programmes/{programme_id}/report.xlsx",
+    summary="Годовой отчёт по программе (XLSX)",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+async def yearly_report(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> Response:
+    data = await programs.report_data(principal, programme_id)
+    return Response(
+        render_xlsx(data),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="programme-{programme_id}.xlsx"'},
+    )

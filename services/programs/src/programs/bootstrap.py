@@ -1,0 +1,79 @@
+"""Composition root of the programs service: settings, use cases, consumers, routes, the overdue check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mentornet_auth.fastapi import Authenticator, JwksSource, install_auth, jwks_from_url
+from mentornet_spine.http import create_http_app
+from mentornet_spine.idempotency import IdempotencyGate
+from mentornet_spine.migrate import MigrationSet
+from mentornet_spine.runtime import ServiceRuntime
+from mentornet_spine.services import ServiceSpec
+from mentornet_spine.settings import SpineSettings
+from programs.adapters.tables import idempotency
+from programs.api import pairs, programmes, reports
+from programs.application.programs import Programs
+from programs.consumers.eligibility import EligibilityHandler
+from programs.settings import ProgramsSettings
+
+log = logging.getLogger(__name__)
+
+SPEC = ServiceSpec(
+    name="programs",
+    app_factory="programs.bootstrap:create_app",
+    port=8102,
+    description="programmes, matching and pairs, roadmaps, meetings and feedback",
+)
+MIGRATIONS = MigrationSet(
+    Path(__file__).parent / "adapters" / "migrations" / "versions", "programs_alembic_version"
+)
+
+
+def create_app(
+    settings: SpineSettings,
+    programs_settings: ProgramsSettings | None = None,
+    jwks: JwksSource | None = None,
+) -> FastAPI:
+    own = programs_settings or ProgramsSettings()
+    runtime = ServiceRuntime(settings, handlers=[EligibilityHandler()], migrations=[MIGRATIONS])
+    programs = Programs(runtime.engine, runtime.store, date.today)
+    stop = asyncio.Event()
+
+    async def overdue_checks() -> None:
+        while not stop.is_set():
+            try:
+                raised = await programs.check_overdue()
+                if raised:
+                    log.info("roadmap items overdue: %d reported", raised)
+            except Exception:
+                log.exception("overdue check failed; next one as scheduled")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), own.overdue_check_every_s)
+
+    async def start_checks() -> None:
+        stop.clear()
+        task = asyncio.create_task(overdue_checks(), name="overdue-checks")
+        runtime.on_stop.append(lambda: _stop(task))
+
+    async def _stop(task: asyncio.Task[None]) -> None:
+        stop.set()
+        await task
+
+    runtime.on_start.append(start_checks)
+    app = create_http_app(runtime, "MentorNet — программы наставничества")
+    app.state.programs = programs
+    authenticator = Authenticator(
+        jwks or jwks_from_url(f"{own.registry_url.rstrip('/')}/.well-known/jwks.json")
+    )
+    install_auth(app, authenticator)
+    app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
+    for router in (programmes.router, pairs.router, reports.router):
+        app.include_router(router)
+    return app
