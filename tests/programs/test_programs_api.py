@@ -231,6 +231,10 @@ async def test_meetings_need_feedback_and_the_programme_completes_with_a_report(
     assert impersonation.status_code == 403
     view = await world.programs.ok("GET", f"/pairs/{pair}", curator)
     assert view["meetings"][0]["feedback_missing"] == ["mentor"]
+    reflection = await world.programs.client.post(
+        f"/pairs/{pair}/reflection", headers=as_mentee, json={"text": "Научилась планировать уроки"}
+    )
+    assert reflection.status_code == 204, reflection.text
     await world.programs.ok("POST", f"/programmes/{programme}/stage", curator, json={"stage": "work"})
     await world.programs.ok(
         "POST",
@@ -255,5 +259,7 @@ async def test_meetings_need_feedback_and_the_programme_completes_with_a_report(
     assert (
         summary["Завершили работу"] == 1 and summary["Результаты в сравнении с целями"] == "Цели достигнуты"
     )
+    pair_rows = list(book["Пары"].iter_rows(values_only=True))
+    assert pair_rows[1][pair_rows[0].index("Рефлексия наставляемого")] == "Научилась планировать уроки"
     feedback = {row[0]: row[1] for row in book["Обратная связь"].iter_rows(values_only=True)}
     assert feedback["реакция"] == 5

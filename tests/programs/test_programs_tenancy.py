@@ -23,6 +23,7 @@ CROSS_TENANT: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/programmes/{p}/report.xlsx", None),
     ("GET", "/pairs/{pair}", None),
     ("POST", "/pairs/{pair}/dissolve", {"reason": "other"}),
+    ("POST", "/pairs/{pair}/reflection", {"text": "Чужая рефлексия"}),
     ("GET", "/pairs/{pair}/roadmap", None),
     ("PUT", "/pairs/{pair}/roadmap", {"items": [item("Чужой пункт")], "reason": "проверка"}),
     ("POST", "/pairs/{pair}/roadmap/from-template", {"template": "teacher_teacher_young_specialist"}),

@@ -53,6 +53,7 @@ async def _apply(
                 duration=event.duration.value,
                 mode=event.mode.value,
                 curator=extra.get("curator"),
+                partner_schools=extra.get("partner_schools", []),
                 starts_on=event.starts_on,
                 ends_on=event.ends_on,
                 stage=ProgrammeStage.PREPARATION.value,

@@ -37,6 +37,7 @@ programmes = Table(
     Column("duration", String(20), nullable=False),
     Column("mode", String(20), nullable=False),
     Column("curator", String(200)),
+    Column("partner_schools", JSON, nullable=False),  # network partners whose mentors score higher
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date, nullable=False),
     Column("stage", String(30), nullable=False),

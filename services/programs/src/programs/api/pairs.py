@@ -16,6 +16,7 @@ from programs.application.schemas import (
     FeedbackIn,
     FromTemplateIn,
     MeetingIn,
+    ReflectionIn,
     RoadmapIn,
 )
 
@@ -111,3 +112,14 @@ async def submit_feedback(
     response: Response,
 ) -> dict[str, Any]:
     return _version(response, await programs.submit_feedback(principal, pair_id, meeting_id, data))
+
+
+@router.post(
+    "/pairs/{pair_id}/reflection",
+    status_code=204,
+    summary="Рефлексия пары (наставник, наставляемый, куратор)",
+)
+async def reflect(
+    pair_id: UUID, data: ReflectionIn, principal: CurrentPrincipal, programs: ProgramsDep
+) -> None:
+    await programs.reflect(principal, pair_id, data)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
@@ -50,6 +50,7 @@ from programs.application.schemas import (
     PairIn,
     ProgrammeCompletionIn,
     ProgrammeIn,
+    ReflectionIn,
     RoadmapIn,
     RoadmapItemIn,
     StageIn,
@@ -178,6 +179,7 @@ class Programs:
             "title": data.title,
             "variant": data.variant.value if data.variant else None,
             "curator": data.curator,
+            "partner_schools": data.partner_schools,
         }
         async with self.engine.begin() as conn:
             version = await self._commit(
@@ -394,14 +396,17 @@ class Programs:
         mentee = next((m for m in mentees if m.id == mentee_id), None)
         if mentee is None:
             raise NotFound(f"Наставляемый {mentee_id} не найден среди свободных наставляемых организации")
-        ranked = matching.rank(mentee, mentors, MentoringForm(row.form), limit=limit)
+        partners = frozenset(row.partner_schools)
+        ranked = matching.rank(mentee, mentors, MentoringForm(row.form), partners=partners, limit=limit)
         return [_candidate_view(c) for c in ranked]
 
     async def proposal(self, principal: Principal, programme_id: UUID) -> dict[str, Any]:
         """The optimal assignment for the whole programme; the curator confirms pairs one by one."""
         row = await self._programme_row(principal, programme_id, write=True)
         mentors, mentees = await self._profiles(row)
-        result = matching.assign(mentees, mentors, MentoringForm(row.form))
+        result = matching.assign(
+            mentees, mentors, MentoringForm(row.form), partners=frozenset(row.partner_schools)
+        )
         return {
             "pairs": [{"mentee_id": mentee_id, **_candidate_view(c)} for mentee_id, c in result.pairs],
             "unmatched": [
@@ -524,6 +529,18 @@ class Programs:
         return await self._pair_command(
             principal, pair_id, lambda p: p.dissolve(data.reason, on), texts_for=note
         )
+
+    async def reflect(self, principal: Principal, pair_id: UUID, data: ReflectionIn) -> None:
+        """The pair's reflection at completion: by its mentor, its mentee or the curator, each their own."""
+        row, _ = await self._pair_row(principal, pair_id)
+        side = self._side(principal, row) if principal.role in PEOPLE else "curator"
+        if side is None or (side == "curator" and principal.role not in WRITERS):
+            raise AccessDenied("Рефлексию пишут участники пары и куратор")
+        async with self.engine.begin() as conn:
+            revision = await conn.scalar(
+                select(func.count()).where(texts.c.owner_id == pair_id, texts.c.kind == f"reflection_{side}")
+            )
+            await self._text(conn, pair_id, f"reflection_{side}", {"text": data.text}, int(revision or 0))
 
     async def hold_meeting(self, principal: Principal, pair_id: UUID, data: MeetingIn) -> tuple[UUID, int]:
         meeting_id = uuid.uuid4()
@@ -680,6 +697,10 @@ class Programs:
                 for r in await conn.execute(select(feedback).where(feedback.c.pair_id.in_(ids)))
             ]
         completion = (await self._texts([programme_id], "completion")).get(programme_id)
+        for side in ("mentor", "mentee", "curator"):
+            reflections = await self._texts(ids, f"reflection_{side}")
+            for pair_row in pair_rows:
+                pair_row[f"reflection_{side}"] = reflections.get(pair_row["id"], {}).get("text", "")
         return {
             "programme": dict(row._mapping),
             "pairs": pair_rows,

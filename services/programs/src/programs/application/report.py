@@ -110,6 +110,9 @@ def render_xlsx(data: dict[str, Any]) -> bytes:
                 done,
                 overdue,
                 f"{done / len(items):.0%}" if items else "",
+                pair.get("reflection_mentor", ""),
+                pair.get("reflection_mentee", ""),
+                pair.get("reflection_curator", ""),
             ]
         )
     _sheet(
@@ -128,6 +131,9 @@ def render_xlsx(data: dict[str, Any]) -> bytes:
             "Выполнено",
             "Просрочено",
             "Выполнение",
+            "Рефлексия наставника",
+            "Рефлексия наставляемого",
+            "Заключение куратора",
         ],
         pair_rows,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field
@@ -23,6 +24,7 @@ from mentornet_events.vocabulary import (
 from mentornet_spine.validation import Strict
 
 TEXT = 4000
+CODE = r"^[0-9A-Za-z_-]{1,32}$"
 
 
 class ProgrammeIn(Strict):
@@ -32,6 +34,11 @@ class ProgrammeIn(Strict):
     duration: ProgrammeDuration = ProgrammeDuration.LONG_TERM
     mode: MeetingMode = MeetingMode.MIXED
     curator: str | None = Field(default=None, max_length=200, description="Куратор программы")
+    partner_schools: list[Annotated[str, Field(pattern=CODE)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Сетевые партнёры: их наставники подбираются в приоритете",
+    )
     starts_on: date
     ends_on: date | None = Field(default=None, description="По умолчанию — через учебный год")
 
@@ -46,6 +53,10 @@ class DocumentIn(Strict):
     number: str = Field(min_length=1, max_length=50, description="Номер приказа")
     dated: date
     title: str = Field(default="", max_length=500)
+
+
+class ReflectionIn(Strict):
+    text: str = Field(min_length=1, max_length=TEXT, description="Рефлексия пары")
 
 
 class PairIn(Strict):
@@ -100,7 +111,9 @@ class MeetingIn(Strict):
 
 class FeedbackIn(Strict):
     respondent_role: str = Field(pattern=r"^(mentor|mentee)$", description="mentor или mentee")
-    scores: dict[EvaluationLevel, int] = Field(description="Оценка 1–5 по каждому из четырёх уровней")
+    scores: dict[EvaluationLevel, Annotated[int, Field(ge=1, le=5)]] = Field(
+        description="Оценка 1–5 по каждому из четырёх уровней"
+    )
     comment: str = Field(default="", max_length=TEXT)
     wants_to_become_mentor: bool = False
 

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("duration", sa.String(20), nullable=False),
         sa.Column("mode", sa.String(20), nullable=False),
         sa.Column("curator", sa.String(200)),
+        sa.Column("partner_schools", sa.JSON, nullable=False),
         sa.Column("starts_on", sa.Date, nullable=False),
         sa.Column("ends_on", sa.Date, nullable=False),
         sa.Column("stage", sa.String(30), nullable=False),
