@@ -146,4 +146,4 @@ def test_conflicting_command_is_a_409(system: System) -> None:
     assert created.status_code == 201
     again = httpx.post(system.url("/pairs"), json={"stream_id": "pair-fixed", "expected_version": 0})
     assert again.status_code == 409
-    assert "is at version 1, the command expected 0" in again.json()["detail"]
+    assert "ожидалась версия 0, сейчас 1" in again.json()["detail"]
