@@ -111,7 +111,9 @@ async def handle_messages(
     msgs: list[Msg],
     catalogue: Catalogue = CATALOGUE,
 ) -> None:
-    deliveries = [Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {})) for m in msgs]
+    deliveries = [
+        Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}), m.metadata.stream) for m in msgs
+    ]
     started = time.perf_counter()
     await process_batch(engine, handler, deliveries, catalogue)
     metrics.handler_latency.record(time.perf_counter() - started, {"consumer": handler.name})

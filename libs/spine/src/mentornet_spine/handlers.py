@@ -58,6 +58,14 @@ class TransactionalHandler(ABC):
         for envelope, event in items:
             await self.apply(conn, scope, envelope, event)
 
+    #: call ``processed`` for every batch, even one with nothing to apply (it costs a transaction)
+    tracks_positions = False
+
+    async def processed(self, conn: AsyncConnection, scope: Scope, deliveries: Sequence[Delivery]) -> None:
+        """In the batch's transaction, every delivery it held (applied, duplicate or skipped): e.g.
+        to record how far into each stream the handler has read (an "as of" for its answers)."""
+        return None
+
 
 class Outcome(Enum):
     APPLIED = "applied"
@@ -72,6 +80,7 @@ class Delivery:
     data: bytes
     stream_sequence: int
     headers: dict[str, str] = field(default_factory=dict)
+    stream: str = ""
     envelope: Envelope | None = None
     event: DomainEvent | None = None
     outcome: Outcome | None = None
@@ -94,9 +103,15 @@ def decode(delivery: Delivery, handler: TransactionalHandler, catalogue: Catalog
 
 
 async def _apply_all(
-    conn: AsyncConnection, handler: TransactionalHandler, batch: Sequence[Delivery], scope: Scope | None
+    conn: AsyncConnection,
+    handler: TransactionalHandler,
+    batch: Sequence[Delivery],
+    scope: Scope | None,
+    seen_batch: Sequence[Delivery] = (),
 ) -> list[Delivery]:
     scope = scope or await handler.scope(conn)
+    if seen_batch:
+        await handler.processed(conn, scope, seen_batch)
     ids = [d.envelope.event_id for d in batch if d.envelope is not None]
     seen = set(
         await conn.scalars(
@@ -165,11 +180,15 @@ async def process_batch(
     for d in batch:
         decode(d, handler, catalogue)
     todo = [d for d in batch if d.outcome is None]
+    seen = batch if handler.tracks_positions else ()
     if not todo:
+        if seen:
+            async with engine.begin() as conn:
+                await handler.processed(conn, scope or await handler.scope(conn), seen)
         return
     try:
         async with engine.begin() as conn:
-            applied = await _apply_all(conn, handler, todo, scope)
+            applied = await _apply_all(conn, handler, todo, scope, seen)
         for d in applied:
             d.outcome = Outcome.APPLIED
         return
@@ -182,7 +201,7 @@ async def process_batch(
         d.outcome = None
         try:
             async with engine.begin() as conn:
-                applied = await _apply_all(conn, handler, [d], scope)
+                applied = await _apply_all(conn, handler, [d], scope, [d] if seen else ())
             if applied:
                 d.outcome = Outcome.APPLIED
         except Exception as error:

@@ -134,7 +134,7 @@ async def _replay_stream(
         while last < end:
             msgs = await sub.fetch(batch_size, timeout=5.0)
             batch = [
-                Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}))
+                Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}), m.metadata.stream)
                 for m in msgs
                 if m.metadata.sequence.stream <= end
             ]

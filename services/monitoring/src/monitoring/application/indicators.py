@@ -1,0 +1,377 @@
+"""Indicators computed from the facts when asked, per scope and period, grouped by a level.
+
+Computing at read time (instead of counters updated per event) is what makes the projection
+order-independent and a replay give identical figures; answers are cached per stream position.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mentornet_events.vocabulary import DeficitArea, EvaluationLevel
+from mentornet_spine.projection import Tables
+from monitoring.domain.periods import Period
+from monitoring.domain.risks import COVERAGE_TARGET, risk_flags
+
+AREAS = list(DeficitArea)
+ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Which figures: a region, optionally one municipality or one school of it."""
+
+    region: str
+    municipality: str | None = None
+    school: str | None = None
+
+    def where(self, table: Any, school_column: str = "school") -> list[ColumnElement[bool]]:
+        clauses = [table.c.region == self.region]
+        if self.municipality:
+            clauses.append(table.c.municipality == self.municipality)
+        if self.school:
+            clauses.append(table.c[school_column] == self.school)
+        return clauses
+
+
+def _group(table: Any, level: str | None, school_column: str = "school") -> ColumnElement[Any]:
+    if level is None:
+        return literal(ALL).label("g")
+    column: ColumnElement[Any] = table.c[school_column if level == "school" else level]
+    return column.label("g")
+
+
+async def _rows(conn: AsyncConnection, query: Select[Any]) -> list[Any]:  # rows of any shape
+    return list(await conn.execute(query))
+
+
+async def indicators(
+    conn: AsyncConnection, t: Tables, area: Area, period: Period, level: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every indicator for ``area`` in ``period``, per group of ``level`` (None: one group, "*")."""
+    S, P, R, M, E = t["schools"], t["participants"], t["pairs"], t["members"], t["ends"]
+    start, end = period.start, period.end
+    out: dict[str, dict[str, Any]] = defaultdict(_empty)
+
+    # headcounts of connected schools: the denominators of coverage
+    for r in await _rows(
+        conn,
+        select(_group(S, level, "code"), func.count(), func.sum(S.c.teachers), func.sum(S.c.students))
+        .where(*area.where(S, "code"), S.c.status == "connected")
+        .group_by("g"),
+    ):
+        out[r.g]["schools"] = r[1]
+        out[r.g]["headcounts"] = {"teachers": int(r[2] or 0), "students": int(r[3] or 0)}
+
+    ended = exists().where(E.c.pair_id == R.c.id, E.c.ended_on <= end)
+    active = and_(R.c.formed_on <= end, ~ended)
+    active_pairs = select(R.c.id, R.c.form).where(active).subquery("active_pairs")
+
+    # coverage: people (by their own school) in a pair that worked at some time in the period
+    ended_before = exists().where(E.c.pair_id == R.c.id, E.c.ended_on < start)
+    working_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= end, ~ended_before).subquery("working")
+    in_pair = (
+        select(M.c.participant_id, M.c.side, working_pairs.c.form)
+        .join(working_pairs, working_pairs.c.id == M.c.pair_id)
+        .subquery("in_pair")
+    )
+    for r in await _rows(
+        conn,
+        select(_group(P, level), in_pair.c.form, func.count(distinct(P.c.id)))
+        .join(in_pair, in_pair.c.participant_id == P.c.id)
+        .where(*area.where(P), P.c.role.in_(["teacher", "student"]))
+        .group_by("g", in_pair.c.form),
+    ):
+        out[r.g]["coverage"]["by_form"][r.form] = r[2]
+    for r in await _rows(
+        conn,
+        select(_group(P, level), P.c.role, func.count(distinct(P.c.id)))
+        .join(in_pair, in_pair.c.participant_id == P.c.id)
+        .where(*area.where(P), P.c.role.in_(["teacher", "student"]))
+        .group_by("g", P.c.role),
+    ):
+        out[r.g]["coverage"][f"{r.role}s"] = r[2]  # distinct over forms
+
+    # bases
+    mentee_paired = exists().where(
+        M.c.participant_id == P.c.id, M.c.side == "mentee", M.c.pair_id.in_(select(active_pairs.c.id))
+    )
+    mentor_paired = exists().where(
+        M.c.participant_id == P.c.id, M.c.side == "mentor", M.c.pair_id.in_(select(active_pairs.c.id))
+    )
+    is_mentor = and_(P.c.mentor, P.c.mentor_on <= end)
+    is_mentee = and_(P.c.mentee, P.c.mentee_on <= end)
+    cohort = and_(P.c.young_specialist, P.c.mentee_on <= end - timedelta(days=365))
+    for r in await _rows(
+        conn,
+        select(
+            _group(P, level),
+            func.count().filter(is_mentor),
+            func.count().filter(is_mentee),
+            func.count().filter(and_(is_mentee, mentee_paired)),
+            func.count().filter(and_(is_mentor, mentor_paired)),
+            *(
+                func.count().filter(and_(is_mentee, P.c.deficits.op("&")(1 << i) != 0))
+                for i in range(len(AREAS))
+            ),
+        )
+        .where(*area.where(P), ~P.c.erased)
+        .group_by("g"),
+    ):
+        bases = out[r.g]["bases"]
+        bases.update(mentors=r[1], mentees=r[2], mentees_in_pair=r[3], mentors_in_pair=r[4])
+        bases["mentees_waiting"] = r[2] - r[3]
+        for i, area_ in enumerate(AREAS):
+            bases["deficits"][area_.value]["mentees"] = r[5 + i]
+    # outcomes: young specialists a year after entering the base, still in it
+    for r in await _rows(
+        conn,
+        select(
+            _group(P, level),
+            func.count().filter(cohort),
+            func.count().filter(and_(cohort, ~P.c.erased, P.c.mentee)),
+        )
+        .where(*area.where(P))
+        .group_by("g"),
+    ):
+        out[r.g]["outcomes"]["young_specialists_cohort"] = r[1]
+        out[r.g]["outcomes"]["young_specialists_retained"] = r[2]
+
+    # deficits covered: the mentee's pair has a mentor with that competency
+    mentee_m, mentor_m, mentor_p = M.alias("mentee_m"), M.alias("mentor_m"), P.alias("mentor_p")
+    covered = P.c.deficits.op("&")(mentor_p.c.competencies)
+    for r in await _rows(
+        conn,
+        select(
+            _group(P, level),
+            *(func.count(distinct(case((covered.op("&")(1 << i) != 0, P.c.id)))) for i in range(len(AREAS))),
+        )
+        .join(mentee_m, and_(mentee_m.c.participant_id == P.c.id, mentee_m.c.side == "mentee"))
+        .join(active_pairs, active_pairs.c.id == mentee_m.c.pair_id)
+        .join(mentor_m, and_(mentor_m.c.pair_id == mentee_m.c.pair_id, mentor_m.c.side == "mentor"))
+        .join(mentor_p, mentor_p.c.id == mentor_m.c.participant_id)
+        .where(*area.where(P), ~P.c.erased, P.c.mentee)
+        .group_by("g"),
+    ):
+        for i, area_ in enumerate(AREAS):
+            out[r.g]["bases"]["deficits"][area_.value]["covered"] = r[1 + i]
+
+    # pairs (by the pair's school)
+
+    def in_period(column: Any) -> ColumnElement[bool]:
+        return column.between(start, end)  # type: ignore[no-any-return]
+
+    for r in await _rows(
+        conn,
+        select(
+            _group(R, level),
+            func.count().filter(in_period(R.c.formed_on)),
+            func.count().filter(active),
+        )
+        .where(*area.where(R))
+        .group_by("g"),
+    ):
+        out[r.g]["pairs"].update(formed=r[1], active=r[2])
+    for r in await _rows(
+        conn,
+        select(_group(R, level), E.c.kind, E.c.reason, func.count())
+        .join(E, E.c.pair_id == R.c.id)
+        .where(*area.where(R), in_period(E.c.ended_on))
+        .group_by("g", E.c.kind, E.c.reason),
+    ):
+        pairs = out[r.g]["pairs"]
+        if r.kind == "completed":
+            pairs["completed"] += r[3]
+        else:
+            pairs["dissolved"] += r[3]
+            pairs["dissolved_by_reason"][r.reason] = r[3]
+    # mentor load: mentees of each mentor's active pairs, against the declared maximum
+    load = (
+        select(mentor_m.c.participant_id.label("mentor"), func.count().label("mentees"))
+        .join(active_pairs, active_pairs.c.id == mentor_m.c.pair_id)
+        .join(mentee_m, and_(mentee_m.c.pair_id == mentor_m.c.pair_id, mentee_m.c.side == "mentee"))
+        .where(mentor_m.c.side == "mentor")
+        .group_by(mentor_m.c.participant_id)
+        .subquery("load")
+    )
+    for r in await _rows(
+        conn,
+        select(
+            _group(P, level),
+            func.count(),
+            func.sum(load.c.mentees),
+            func.count().filter(load.c.mentees > P.c.max_mentees),
+        )
+        .join(load, load.c.mentor == P.c.id)
+        .where(*area.where(P))
+        .group_by("g"),
+    ):
+        pairs = out[r.g]["pairs"]
+        pairs["mentors_with_mentees"] = r[1]
+        pairs["mentees_per_mentor"] = round(float(r[2]) / r[1], 2) if r[1] else None
+        pairs["mentors_overloaded"] = r[3]
+
+    # roadmaps
+    RM, IT, D, OV, MT, F = t["roadmaps"], t["items"], t["done"], t["overdue"], t["meetings"], t["feedback"]
+    for r in await _rows(
+        conn,
+        select(_group(R, level), func.count())
+        .select_from(IT)
+        .join(RM, and_(RM.c.pair_id == IT.c.pair_id, RM.c.revision == IT.c.revision))
+        .join(R, R.c.id == IT.c.pair_id)
+        .where(*area.where(R), R.c.formed_on <= end)
+        .group_by("g"),
+    ):
+        out[r.g]["roadmaps"]["planned"] = r[1]
+    for r in await _rows(
+        conn,
+        select(
+            _group(R, level),
+            func.count().filter(in_period(D.c.completed_on)),
+            func.count().filter(D.c.completed_on <= end),
+        )
+        .select_from(D)
+        .join(R, R.c.id == D.c.pair_id)
+        .where(*area.where(R))
+        .group_by("g"),
+    ):
+        out[r.g]["roadmaps"].update(completed=r[1], completed_to_date=r[2])
+    done_by_end = exists().where(D.c.item_id == OV.c.item_id, D.c.completed_on <= end)
+    for r in await _rows(
+        conn,
+        select(_group(R, level), func.count())
+        .select_from(OV)
+        .join(R, R.c.id == OV.c.pair_id)
+        .where(*area.where(R), in_period(OV.c.detected_on), ~done_by_end)
+        .group_by("g"),
+    ):
+        out[r.g]["roadmaps"]["overdue"] = r[1]
+    first = (
+        select(MT.c.pair_id, func.min(MT.c.held_on).label("first_on"))
+        .group_by(MT.c.pair_id)
+        .subquery("first")
+    )
+    days = await _rows(
+        conn,
+        select(_group(R, level), R.c.formed_on, first.c.first_on)
+        .join(first, first.c.pair_id == R.c.id)
+        .where(*area.where(R), in_period(R.c.formed_on)),
+    )
+    waits: dict[str, list[int]] = defaultdict(list)
+    for r in days:
+        waits[r.g].append((r.first_on - r.formed_on).days)
+    for g, values in waits.items():
+        out[g]["roadmaps"]["days_to_first_meeting"] = round(sum(values) / len(values), 1)
+
+    # feedback
+    levels = [level_.value for level_ in EvaluationLevel]
+    for r in await _rows(
+        conn,
+        select(
+            _group(R, level),
+            func.count(),
+            *(func.avg(F.c[name]) for name in levels),
+            func.count(distinct(case((and_(F.c.role == "mentee", F.c.wants_to_become_mentor), F.c.pair_id)))),
+        )
+        .select_from(F)
+        .join(R, R.c.id == F.c.pair_id)
+        .where(*area.where(R), in_period(F.c.submitted_on))
+        .group_by("g"),
+    ):
+        fb = out[r.g]["feedback"]
+        fb["forms"] = r[1]
+        fb["mean_scores"] = {name: round(float(r[2 + i]), 2) for i, name in enumerate(levels)}
+        out[r.g]["outcomes"]["want_to_become_mentors"] = r[2 + len(levels)]
+    both = and_(
+        exists().where(F.c.meeting_id == MT.c.id, F.c.role == "mentor"),
+        exists().where(F.c.meeting_id == MT.c.id, F.c.role == "mentee"),
+    )
+    for r in await _rows(
+        conn,
+        select(_group(R, level), func.count(), func.count().filter(~both))
+        .select_from(MT)
+        .join(R, R.c.id == MT.c.pair_id)
+        .where(*area.where(R), in_period(MT.c.held_on))
+        .group_by("g"),
+    ):
+        fb = out[r.g]["feedback"]
+        fb["meetings"], fb["meetings_without_feedback"] = r[1], r[2]
+        fb["meetings_without_feedback_share"] = round(r[2] / r[1], 4) if r[1] else None
+
+    for figures in out.values():
+        _finish(figures)
+    return dict(out)
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "schools": 0,
+        "headcounts": {"teachers": 0, "students": 0},
+        "coverage": {"teachers": 0, "students": 0, "by_form": {}, "share": None, "target": COVERAGE_TARGET},
+        "bases": {
+            "mentors": 0,
+            "mentees": 0,
+            "mentors_in_pair": 0,
+            "mentees_in_pair": 0,
+            "mentees_waiting": 0,
+            "deficits": {a.value: {"mentees": 0, "covered": 0} for a in AREAS},
+        },
+        "pairs": {
+            "formed": 0,
+            "active": 0,
+            "completed": 0,
+            "dissolved": 0,
+            "dissolved_by_reason": {},
+            "mentors_with_mentees": 0,
+            "mentees_per_mentor": None,
+            "mentors_overloaded": 0,
+        },
+        "roadmaps": {
+            "planned": 0,
+            "completed": 0,
+            "completed_to_date": 0,
+            "overdue": 0,
+            "completion_rate": None,
+            "days_to_first_meeting": None,
+        },
+        "feedback": {
+            "forms": 0,
+            "mean_scores": {},
+            "meetings": 0,
+            "meetings_without_feedback": 0,
+            "meetings_without_feedback_share": None,
+        },
+        "outcomes": {
+            "young_specialists_cohort": 0,
+            "young_specialists_retained": 0,
+            "want_to_become_mentors": 0,
+        },
+        "risks": [],
+    }
+
+
+def blank() -> dict[str, Any]:
+    """The figures of an area with nothing in it yet."""
+    figures = _empty()
+    _finish(figures)
+    return figures
+
+
+def _finish(figures: dict[str, Any]) -> None:
+    heads = figures["headcounts"]
+    total = heads["teachers"] + heads["students"]
+    cov = figures["coverage"]
+    if total:
+        cov["share"] = round((cov["teachers"] + cov["students"]) / total, 4)
+        cov["teachers_share"] = round(cov["teachers"] / heads["teachers"], 4) if heads["teachers"] else None
+        cov["students_share"] = round(cov["students"] / heads["students"], 4) if heads["students"] else None
+    roadmaps = figures["roadmaps"]
+    if roadmaps["planned"]:
+        roadmaps["completion_rate"] = round(roadmaps["completed_to_date"] / roadmaps["planned"], 4)
+    figures["risks"] = [{"code": f.code, "rule": f.rule} for f in risk_flags(figures)]

@@ -1,0 +1,153 @@
+"""Use cases of the monitoring service: indicators per level with scope checks, the federal feed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mentornet_auth import AccessDenied, Principal, Role
+from mentornet_events import Tenant
+from mentornet_events.catalogue.monitoring import FederalAggregatesPublished, FederalRow
+from mentornet_spine.db import reader
+from mentornet_spine.http import NotFound
+from mentornet_spine.store import EventStore
+from monitoring.application.indicators import ALL, Area, blank, indicators
+from monitoring.consumers.facts import MonitoringFacts
+from monitoring.domain.periods import Period, parse_period
+from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, suppressed_keys
+
+SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
+LEVELS = (None, "municipality", "school")
+CACHE_SIZE = 512
+
+
+class Monitoring:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        facts: MonitoringFacts,
+        region: str,
+        today: Callable[[], date],
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.engine = engine
+        self.reads = reader(engine)
+        self.store = store
+        self.facts = facts
+        self.home = region
+        self.today = today
+        self.threshold = threshold
+        #: answers per (area, period, level), valid while the stream positions are the same
+        self._cache: dict[tuple[Any, ...], tuple[dict[str, int], dict[str, Any]]] = {}
+
+    async def _figures(self, area: Area, period: Period, level: str | None) -> dict[str, Any]:
+        """Indicators with the stream positions they reflect ("as of"); cached per position."""
+        async with self.reads.connect() as conn:
+            scope = await self.facts.scope(conn)
+            positions = {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
+            key = (area, period, level)
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] == positions:
+                return cached[1]
+            groups = await indicators(conn, scope.state, area, period, level)
+        answer = {
+            "period": {"key": period.key, "start": period.start, "end": period.end},
+            "as_of": positions,
+            "figures": groups if level else groups.get(ALL) or blank(),
+        }
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (positions, answer)
+        return answer
+
+    async def _school_place(self, code: str) -> Tenant:
+        async with self.reads.connect() as conn:
+            schools = (await self.facts.scope(conn)).state["schools"]
+            row = (await conn.execute(select(schools).where(schools.c.code == code))).one_or_none()
+        if row is None:
+            raise NotFound(f"Организация {code} не найдена")
+        return Tenant(region=row.region, municipality=row.municipality or None, school=code)
+
+    async def school(self, principal: Principal, code: str, period: str | None) -> dict[str, Any]:
+        place = await self._school_place(code)
+        if principal.role in (Role.MENTOR, Role.MENTEE) or not principal.can_access(place):
+            raise NotFound(f"Организация {code} не найдена")
+        return await self._figures(Area(place.region, place.municipality, code), self._period(period), None)
+
+    async def municipality(
+        self, principal: Principal, code: str, period: str | None, by_school: bool = False
+    ) -> dict[str, Any]:
+        allowed = principal.role is Role.REGIONAL_OPERATOR or (
+            principal.role is Role.MUNICIPAL_OPERATOR and principal.municipality == code
+        )
+        if not allowed or principal.region != self.home:
+            raise AccessDenied("Показатели муниципалитета доступны его оператору и региону")
+        level = "school" if by_school else None
+        return await self._figures(Area(self.home, code), self._period(period), level)
+
+    async def region(self, principal: Principal, period: str | None, by: str | None = None) -> dict[str, Any]:
+        if principal.role is not Role.REGIONAL_OPERATOR or principal.region != self.home:
+            raise AccessDenied("Показатели региона доступны региональному оператору")
+        if by not in LEVELS:
+            raise NotFound(f"Нет разбивки «{by}»: municipality или school")
+        return await self._figures(Area(self.home), self._period(period), by)
+
+    def _period(self, text: str | None) -> Period:
+        return parse_period(text, self.today())
+
+    # -- the federal feed -----------------------------------------------------------------
+
+    async def federal(self, principal: Principal, period: str | None) -> FederalAggregatesPublished:
+        if principal.role not in (Role.FEDERAL_CONSUMER, Role.REGIONAL_OPERATOR):
+            raise AccessDenied("Федеральная выгрузка доступна федеральному уровню и региону")
+        chosen = self._period(period)
+        region = (await self._figures(Area(self.home), chosen, None))["figures"]
+        municipalities = (await self._figures(Area(self.home), chosen, "municipality"))["figures"]
+        rows = [self._federal_row(None, region)]
+        rows += [self._federal_row(code, figures) for code, figures in sorted(municipalities.items())]
+        return FederalAggregatesPublished(period=chosen.key, threshold=self.threshold, rows=rows)
+
+    def _federal_row(self, municipality: str | None, f: dict[str, Any]) -> FederalRow:
+        counts = suppress(
+            {
+                "schools": f["schools"],
+                "teachers": f["headcounts"]["teachers"],
+                "students": f["headcounts"]["students"],
+                "teachers_in_mentoring": f["coverage"]["teachers"],
+                "students_in_mentoring": f["coverage"]["students"],
+                "mentors": f["bases"]["mentors"],
+                "mentees": f["bases"]["mentees"],
+                "pairs_formed": f["pairs"]["formed"],
+                "pairs_active": f["pairs"]["active"],
+                "pairs_completed": f["pairs"]["completed"],
+            },
+            self.threshold,
+        )
+        in_mentoring = (
+            None
+            if counts["teachers_in_mentoring"] is None or counts["students_in_mentoring"] is None
+            else counts["teachers_in_mentoring"] + counts["students_in_mentoring"]
+        )
+        headcount = (counts["teachers"] or 0) + (counts["students"] or 0)
+        return FederalRow(
+            region=self.home,
+            municipality=municipality,
+            coverage_share=share(in_mentoring, headcount),
+            suppressed=suppressed_keys(counts),
+            **counts,
+        )
+
+    async def publish_federal(self, principal: Principal, period: str | None) -> FederalAggregatesPublished:
+        """Send the period's aggregates to the federal subject (through the outbox, like every event)."""
+        if principal.role is not Role.REGIONAL_OPERATOR:
+            raise AccessDenied("Отправляет выгрузку региональный оператор")
+        event = await self.federal(principal, period)
+        stream = f"federal-{self.home}-{event.period.replace('/', '-')}"
+        version = await self.store.stream_version(stream)
+        await self.store.append(stream, version, [event], tenant=Tenant(region=self.home))
+        return event

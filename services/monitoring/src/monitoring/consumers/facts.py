@@ -1,0 +1,491 @@
+"""The monitoring projection: facts from the registry's and the programs service's events.
+
+Every event becomes rows keyed by what it is about, written with "insert or merge" so that the
+result does not depend on arrival order: a pair formed before the registry's event about its
+mentee reached monitoring still counts right once that event arrives, because indicators are
+computed from the facts when asked (``monitoring.application.indicators``), never accumulated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mentornet_events import DomainEvent, Envelope
+from mentornet_events.catalogue.programs import (
+    FeedbackSubmitted,
+    MeetingHeld,
+    PairCompleted,
+    PairDissolved,
+    PairFormed,
+    RoadmapItemCompleted,
+    RoadmapItemOverdue,
+    RoadmapSet,
+)
+from mentornet_events.catalogue.registry import (
+    ConsentWithdrawn,
+    MenteeRegistered,
+    MentorRegistered,
+    ParticipantErased,
+    ParticipantProfileUpdated,
+    SchoolApplied,
+    SchoolConnected,
+    SchoolDisconnected,
+    SchoolHeadcountsUpdated,
+    SchoolResumed,
+    SchoolSuspended,
+)
+from mentornet_events.vocabulary import BaseKind, DeficitArea, EvaluationLevel
+from mentornet_spine.handlers import Delivery, Scope
+from mentornet_spine.projection import Projection, Tables
+from monitoring.adapters.upsert import upsert
+
+AREAS = list(DeficitArea)
+STATUS = {
+    SchoolApplied: "applied",
+    SchoolConnected: "connected",
+    SchoolSuspended: "suspended",
+    SchoolResumed: "connected",
+    SchoolDisconnected: "disconnected",
+}
+
+
+def area_mask(areas: Sequence[DeficitArea]) -> int:
+    mask = 0
+    for area in areas:
+        mask |= 1 << AREAS.index(area)
+    return mask
+
+
+def _day(envelope: Envelope) -> date:
+    return envelope.occurred_at.date()
+
+
+class MonitoringFacts(Projection):
+    name = "monitoring-facts"
+    sources = ("registry", "programs")
+    event_types = frozenset(
+        cls.__name__
+        for cls in (
+            SchoolApplied,
+            SchoolConnected,
+            SchoolSuspended,
+            SchoolResumed,
+            SchoolDisconnected,
+            SchoolHeadcountsUpdated,
+            MentorRegistered,
+            MenteeRegistered,
+            ParticipantProfileUpdated,
+            ConsentWithdrawn,
+            ParticipantErased,
+            PairFormed,
+            PairDissolved,
+            PairCompleted,
+            RoadmapSet,
+            RoadmapItemCompleted,
+            RoadmapItemOverdue,
+            MeetingHeld,
+            FeedbackSubmitted,
+        )
+    )
+
+    def define_tables(self, metadata: MetaData, suffix: str) -> Tables:
+        def table(name: str, *columns: Column[Any]) -> Table:
+            return Table(f"monitoring_{name}{suffix}", metadata, *columns)
+
+        return {
+            "schools": table(
+                "schools",
+                Column("code", String(32), primary_key=True),
+                Column("region", String(32), nullable=False),
+                Column("municipality", String(32), nullable=False),
+                Column("status", String(20)),
+                Column("status_v", Integer, nullable=False),
+                Column("teachers", Integer),
+                Column("students", Integer),
+                Column("counts_v", Integer, nullable=False),
+            ),
+            "participants": table(
+                "participants",
+                Column("id", Uuid, primary_key=True),
+                Column("region", String(32), nullable=False),
+                Column("municipality", String(32), nullable=False, index=True),
+                Column("school", String(32), nullable=False, index=True),
+                Column("role", String(20)),
+                Column("mentor", Boolean, nullable=False),
+                Column("mentor_v", Integer, nullable=False),
+                Column("mentee", Boolean, nullable=False),
+                Column("mentee_v", Integer, nullable=False),
+                Column("mentor_on", Date),
+                Column("mentee_on", Date),
+                Column("competencies", Integer, nullable=False),
+                Column("deficits", Integer, nullable=False),
+                Column("max_mentees", SmallInteger),
+                Column("young_specialist", Boolean, nullable=False),
+                Column("attrs_v", Integer, nullable=False),
+                Column("erased", Boolean, nullable=False),
+            ),
+            "pairs": table(
+                "pairs",
+                Column("id", Uuid, primary_key=True),
+                Column("programme_id", Uuid, nullable=False),
+                Column("region", String(32), nullable=False),
+                Column("municipality", String(32), nullable=False, index=True),
+                Column("school", String(32), nullable=False, index=True),
+                Column("form", String(40), nullable=False),
+                Column("formed_on", Date, nullable=False),
+            ),
+            "members": table(
+                "pair_members",
+                Column("pair_id", Uuid, primary_key=True),
+                Column("participant_id", Uuid, primary_key=True, index=True),
+                Column("side", String(10), nullable=False),
+            ),
+            "ends": table(
+                "pair_ends",
+                Column("pair_id", Uuid, primary_key=True),
+                Column("kind", String(10), nullable=False),  # dissolved | completed
+                Column("ended_on", Date, nullable=False),
+                Column("reason", String(40)),
+            ),
+            "roadmaps": table(
+                "roadmaps",
+                Column("pair_id", Uuid, primary_key=True),
+                Column("revision", Integer, nullable=False),
+            ),
+            "items": table(
+                "roadmap_items",
+                Column("pair_id", Uuid, primary_key=True),
+                Column("item_id", Uuid, primary_key=True),
+                Column("revision", Integer, primary_key=True),
+                Column("due_on", Date),
+            ),
+            "done": table(
+                "items_done",
+                Column("item_id", Uuid, primary_key=True),
+                Column("pair_id", Uuid, nullable=False, index=True),
+                Column("completed_on", Date, nullable=False),
+            ),
+            "overdue": table(
+                "items_overdue",
+                Column("item_id", Uuid, primary_key=True),
+                Column("due_on", Date, primary_key=True),
+                Column("pair_id", Uuid, nullable=False, index=True),
+                Column("detected_on", Date, nullable=False),
+            ),
+            "meetings": table(
+                "meetings",
+                Column("id", Uuid, primary_key=True),
+                Column("pair_id", Uuid, nullable=False, index=True),
+                Column("held_on", Date, nullable=False),
+            ),
+            "feedback": table(
+                "feedback",
+                Column("meeting_id", Uuid, primary_key=True),
+                Column("role", String(10), primary_key=True),
+                Column("pair_id", Uuid, nullable=False, index=True),
+                Column("submitted_on", Date, nullable=False),
+                *(Column(level.value, SmallInteger, nullable=False) for level in EvaluationLevel),
+                Column("wants_to_become_mentor", Boolean, nullable=False),
+            ),
+            "positions": table(
+                "positions",
+                Column("stream", String(200), primary_key=True),
+                Column("sequence", Integer, nullable=False),
+            ),
+        }
+
+    async def apply(
+        self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
+    ) -> None:
+        await self.apply_many(conn, scope, [(envelope, event)])
+
+    async def apply_many(
+        self, conn: AsyncConnection, scope: Scope, items: Sequence[tuple[Envelope, DomainEvent]]
+    ) -> None:
+        """Collect the batch's rows per table, then one multi-row upsert per table and kind."""
+        t: Tables = scope.state
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for envelope, event in items:
+            for key, row in _rows(envelope, event):
+                rows.setdefault(key, []).append(row)
+        for key, batch in rows.items():
+            table_name, _, kind = key.partition(":")
+            await _write(conn, t[table_name], kind, batch)
+
+    tracks_positions = True
+
+    async def processed(self, conn: AsyncConnection, scope: Scope, deliveries: Sequence[Delivery]) -> None:
+        last: dict[str, int] = {}
+        for d in deliveries:
+            last[d.stream] = max(last.get(d.stream, 0), d.stream_sequence)
+        rows = [{"stream": stream, "sequence": seq} for stream, seq in last.items() if stream]
+        await upsert(conn, scope.state["positions"], rows, ["stream"], ["sequence"], newer="sequence")
+
+
+def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, Any]]]:
+    """The fact rows of one event, as ("table:kind", row); kind picks the merge rule in ``_write``."""
+    tenant = envelope.tenant
+    place = {
+        "region": tenant.region,
+        "municipality": tenant.municipality or "",
+        "school": tenant.school or "",
+    }
+    v = envelope.stream_version
+    if isinstance(event, SchoolConnected | SchoolApplied):
+        school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
+        return [
+            ("schools:status", {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0}),
+            (
+                "schools:counts",
+                {**school, "teachers": event.teachers, "students": event.students, "counts_v": v},
+            ),
+        ]
+    if isinstance(event, SchoolSuspended | SchoolResumed | SchoolDisconnected):
+        school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
+        return [("schools:status", {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0})]
+    if isinstance(event, SchoolHeadcountsUpdated):
+        school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
+        return [
+            (
+                "schools:counts",
+                {**school, "teachers": event.teachers, "students": event.students, "counts_v": v},
+            )
+        ]
+    if isinstance(event, MentorRegistered):
+        return [
+            (
+                "participants:mentor",
+                {
+                    **_participant(event.participant_id, place),
+                    "role": event.role.value,
+                    "mentor": True,
+                    "mentor_v": v,
+                    "mentor_on": _day(envelope),
+                    "competencies": area_mask(event.competencies),
+                    "max_mentees": event.max_mentees,
+                    "attrs_v": v,
+                },
+            )
+        ]
+    if isinstance(event, MenteeRegistered):
+        return [
+            (
+                "participants:mentee",
+                {
+                    **_participant(event.participant_id, place),
+                    "role": event.role.value,
+                    "mentee": True,
+                    "mentee_v": v,
+                    "mentee_on": _day(envelope),
+                    "deficits": area_mask(event.deficits),
+                    "young_specialist": event.young_specialist,
+                    "attrs_v": v,
+                },
+            )
+        ]
+    if isinstance(event, ParticipantProfileUpdated):
+        changes: dict[str, Any] = {}
+        if event.competencies is not None:
+            changes["competencies"] = area_mask(event.competencies)
+        if event.deficits is not None:
+            changes["deficits"] = area_mask(event.deficits)
+        if event.max_mentees is not None:
+            changes["max_mentees"] = event.max_mentees
+        if event.young_specialist is not None:
+            changes["young_specialist"] = event.young_specialist
+        return (
+            [
+                (
+                    f"participants:profile:{','.join(sorted(changes))}",
+                    {**_participant(event.participant_id, place), **changes, "attrs_v": v},
+                )
+            ]
+            if changes
+            else []
+        )
+    if isinstance(event, ConsentWithdrawn):
+        side = "mentor" if event.base is BaseKind.MENTOR else "mentee"
+        return [
+            (f"participants:withdrawn_{side}", {**_participant(event.participant_id, place), f"{side}_v": v})
+        ]
+    if isinstance(event, ParticipantErased):
+        return [("participants:erased", {**_participant(event.participant_id, place), "erased": True})]
+    if isinstance(event, PairFormed):
+        return [
+            (
+                "pairs:new",
+                {
+                    "id": event.pair_id,
+                    "programme_id": event.programme_id,
+                    **place,
+                    "form": event.form.value,
+                    "formed_on": event.formed_on,
+                },
+            ),
+            *(
+                ("members:new", {"pair_id": event.pair_id, "participant_id": pid, "side": side})
+                for side, ids in (("mentor", event.mentor_ids), ("mentee", event.mentee_ids))
+                for pid in ids
+            ),
+        ]
+    if isinstance(event, PairDissolved):
+        return [
+            (
+                "ends:new",
+                {
+                    "pair_id": event.pair_id,
+                    "kind": "dissolved",
+                    "ended_on": event.dissolved_on,
+                    "reason": event.reason.value,
+                },
+            )
+        ]
+    if isinstance(event, PairCompleted):
+        return [
+            (
+                "ends:new",
+                {
+                    "pair_id": event.pair_id,
+                    "kind": "completed",
+                    "ended_on": event.completed_on,
+                    "reason": None,
+                },
+            )
+        ]
+    if isinstance(event, RoadmapSet):
+        return [
+            ("roadmaps:revision", {"pair_id": event.pair_id, "revision": event.revision}),
+            *(
+                (
+                    "items:new",
+                    {
+                        "pair_id": event.pair_id,
+                        "item_id": item.item_id,
+                        "revision": event.revision,
+                        "due_on": item.due_on,
+                    },
+                )
+                for item in event.items
+            ),
+        ]
+    if isinstance(event, RoadmapItemCompleted):
+        return [
+            (
+                "done:new",
+                {"item_id": event.item_id, "pair_id": event.pair_id, "completed_on": event.completed_on},
+            )
+        ]
+    if isinstance(event, RoadmapItemOverdue):
+        return [
+            (
+                "overdue:new",
+                {
+                    "item_id": event.item_id,
+                    "due_on": event.due_on,
+                    "pair_id": event.pair_id,
+                    "detected_on": event.detected_on,
+                },
+            )
+        ]
+    if isinstance(event, MeetingHeld):
+        return [
+            ("meetings:new", {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": event.held_on})
+        ]
+    if isinstance(event, FeedbackSubmitted):
+        return [
+            (
+                "feedback:new",
+                {
+                    "meeting_id": event.meeting_id,
+                    "role": event.respondent_role,
+                    "pair_id": event.pair_id,
+                    "submitted_on": _day(envelope),
+                    **{level.value: score for level, score in event.scores.items()},
+                    "wants_to_become_mentor": event.wants_to_become_mentor,
+                },
+            )
+        ]
+    return []
+
+
+PARTICIPANT_DEFAULTS = {
+    "role": None,
+    "mentor": False,
+    "mentor_v": 0,
+    "mentee": False,
+    "mentee_v": 0,
+    "mentor_on": None,
+    "mentee_on": None,
+    "competencies": 0,
+    "deficits": 0,
+    "max_mentees": None,
+    "young_specialist": False,
+    "attrs_v": 0,
+    "erased": False,
+}
+
+
+def _participant(participant_id: Any, place: dict[str, str]) -> dict[str, Any]:
+    return {"id": participant_id, **place}
+
+
+async def _write(conn: AsyncConnection, table: Table, kind: str, rows: list[dict[str, Any]]) -> None:
+    """One statement per table and kind; rows of one key keep the last (the batch is in order)."""
+    keys = [c.name for c in table.primary_key.columns]
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[tuple(row[k] for k in keys)] = row
+    rows = list(unique.values())
+    name = table.name.split("monitoring_", 1)[1].rsplit("_g", 1)[0]
+    if kind == "new":
+        await upsert(conn, table, rows, keys, [])  # facts that never change: first one wins
+    elif name == "schools":
+        columns = ["status"] if kind == "status" else ["teachers", "students"]
+        version = "status_v" if kind == "status" else "counts_v"
+        full = [
+            {"status": None, "status_v": 0, "teachers": None, "students": None, "counts_v": 0, **r}
+            for r in rows
+        ]
+        await upsert(conn, table, full, keys, [*columns, version], newer=version)
+    elif name == "roadmaps":
+        await upsert(conn, table, rows, keys, ["revision"], newer="revision")
+    elif name == "participants":
+        full = [{**PARTICIPANT_DEFAULTS, **r} for r in rows]
+        if kind == "mentor":
+            await upsert(
+                conn, table, full, keys, ["role", "mentor", "mentor_on", "mentor_v"], newer="mentor_v"
+            )
+            await upsert(conn, table, full, keys, ["competencies", "max_mentees", "attrs_v"], newer="attrs_v")
+        elif kind == "mentee":
+            await upsert(
+                conn, table, full, keys, ["role", "mentee", "mentee_on", "mentee_v"], newer="mentee_v"
+            )
+            await upsert(
+                conn, table, full, keys, ["deficits", "young_specialist", "attrs_v"], newer="attrs_v"
+            )
+        elif kind.startswith("withdrawn_"):
+            side = kind.removeprefix("withdrawn_")
+            full = [{**r, side: False} for r in full]
+            await upsert(conn, table, full, keys, [side, f"{side}_v"], newer=f"{side}_v")
+        elif kind == "erased":
+            await upsert(conn, table, full, keys, ["erased"])
+        elif kind.startswith("profile:"):
+            columns = kind.removeprefix("profile:").split(",")
+            await upsert(conn, table, full, keys, [*columns, "attrs_v"], newer="attrs_v")
+    else:
+        raise ValueError(f"no merge rule for {table.name} / {kind}")

@@ -1,0 +1,46 @@
+"""Reporting periods: a month, a calendar quarter, or an academic year (1 September – 31 August)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from mentornet_spine.errors import InvalidCommand
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})/(\d{4})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    key: str
+    start: date
+    end: date  # inclusive
+
+
+def _month_end(year: int, month: int) -> date:
+    first_next = date(year + month // 12, month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def academic_year(day: date) -> Period:
+    first = day.year if day.month >= 9 else day.year - 1
+    return Period(f"{first}/{first + 1}", date(first, 9, 1), date(first + 1, 8, 31))
+
+
+def parse_period(text: str | None, today: date) -> Period:
+    """``2026-09``, ``2026-Q4`` or ``2026/2027``; nothing means the current academic year."""
+    if not text:
+        return academic_year(today)
+    if m := _MONTH.match(text):
+        year, month = int(m[1]), int(m[2])
+        if 1 <= month <= 12:
+            return Period(text, date(year, month, 1), _month_end(year, month))
+    elif m := _QUARTER.match(text):
+        year, quarter = int(m[1]), int(m[2])
+        return Period(text, date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
+    elif (m := _YEAR.match(text)) and int(m[2]) == int(m[1]) + 1:
+        return academic_year(date(int(m[1]), 9, 1))
+    raise InvalidCommand("Период: месяц (2026-09), квартал (2026-Q4) или учебный год (2026/2027)", "period")

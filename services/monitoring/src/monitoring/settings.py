@@ -1,0 +1,16 @@
+"""The monitoring service's own settings, beside the spine's."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MonitoringSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    region: str = Field(default="38", validation_alias="MENTORNET_REGION")
+    #: where the registry publishes its token keys (JWKS)
+    registry_url: str = Field(default="http://127.0.0.1:8101", validation_alias="MENTORNET_REGISTRY_URL")
+    #: counts below this are withheld from the federal feed
+    suppression_threshold: int = Field(default=5, ge=2, validation_alias="MONITORING_SUPPRESSION_THRESHOLD")

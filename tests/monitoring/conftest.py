@@ -1,0 +1,99 @@
+"""The monitoring service in-process on its own PostgreSQL schema, fed over real JetStream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from nats.js import JetStreamContext
+
+from mentornet_auth import Principal, Role, SigningKey, TokenIssuer
+from mentornet_events import CATALOGUE, Envelope, Subjects, envelope_to_json
+from mentornet_spine.db import create_schema, drop_schema
+from mentornet_spine.relay import message_headers
+from mentornet_spine.settings import SpineSettings
+from monitoring.application.monitoring import Monitoring
+from monitoring.bootstrap import create_app
+from monitoring.settings import MonitoringSettings
+from tests.integration.support import eventually
+from tests.monitoring.scenario import REGION
+
+
+@dataclass
+class Observatory:
+    app: FastAPI
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+    js: JetStreamContext
+    subjects: Subjects
+
+    @property
+    def service(self) -> Monitoring:
+        monitoring: Monitoring = self.app.state.monitoring
+        return monitoring
+
+    def headers(self, role: Role, **place: Any) -> dict[str, str]:
+        principal = Principal(subject=f"{role.value}-test", role=role, region=REGION, **place)
+        return {"Authorization": f"Bearer {self.issuer.issue(principal)}"}
+
+    @property
+    def region_operator(self) -> dict[str, str]:
+        return self.headers(Role.REGIONAL_OPERATOR)
+
+    async def publish(self, envelopes: Iterable[tuple[str, Envelope]], msg_ids: bool = True) -> None:
+        """As an upstream service's relay would: subject per event, Nats-Msg-Id = event id."""
+        for _source, envelope in envelopes:
+            headers = message_headers(envelope)
+            if not msg_ids:
+                headers.pop("Nats-Msg-Id")
+            subject = CATALOGUE.spec(envelope.type).subject(self.subjects)
+            await self.js.publish(subject, envelope_to_json(envelope), headers=headers)
+
+    async def settled(self) -> None:
+        """Wait until monitoring has applied everything on the registry and programs streams."""
+        ends = {}
+        for source in ("registry", "programs"):
+            info = await self.js.stream_info(self.subjects.stream(source))
+            ends[self.subjects.stream(source)] = info.state.last_seq
+
+        async def check() -> bool:
+            answer = await self.get("/indicators/region")
+            return all(answer["as_of"].get(s, 0) >= seq for s, seq in ends.items() if seq)
+
+        await eventually(check)
+
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        answer = await self.client.get(url, headers=headers or self.region_operator)
+        assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+
+@pytest.fixture
+async def observatory(
+    nats_url: str, subjects: Subjects, postgres_url: str, js: JetStreamContext
+) -> AsyncIterator[Observatory]:
+    schema = await create_schema(postgres_url, "monitoring")
+    settings = SpineSettings(
+        service="monitoring",
+        nats_url=nats_url,
+        database_url=postgres_url,
+        database_schema=schema,
+        subject_root=subjects.root,
+    )
+    issuer = TokenIssuer([SigningKey.generate("test-1")])
+
+    async def jwks() -> dict[str, Any]:
+        return issuer.jwks()
+
+    app = create_app(settings, MonitoringSettings(MENTORNET_REGION=REGION), jwks=jwks)
+    app.state.monitoring.today = lambda: date(2027, 6, 1)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+        async with httpx.AsyncClient(transport=transport, base_url="http://monitoring") as client:
+            yield Observatory(app, client, issuer, js, subjects)
+    await drop_schema(postgres_url, schema)

@@ -1,0 +1,165 @@
+"""Monitoring against real NATS and PostgreSQL: a scripted academic year, hand-computed figures."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mentornet_auth import Role
+from mentornet_spine.projection import rebuild
+from tests.integration.support import eventually, stream_messages
+from tests.monitoring.conftest import Observatory
+from tests.monitoring.scenario import academic_year, payload_ids
+
+YEAR = "/indicators/region?period=2026/2027"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def check_year(f: dict[str, Any]) -> None:
+    """The region over 2026/2027, computed by hand from tests/monitoring/scenario.py."""
+    assert f["schools"] == 3 and f["headcounts"] == {"teachers": 23, "students": 150}
+    cov = f["coverage"]  # in a pair at some time in the year: T1–T6, T8 and the student S1
+    assert (cov["teachers"], cov["students"]) == (7, 1)
+    assert cov["share"] == round(8 / 173, 4) and cov["by_form"] == {
+        "teacher_teacher": 6,
+        "teacher_student": 2,
+    }
+    bases = f["bases"]  # at 31 August 2027: P1, P2, P5 active
+    assert (bases["mentors"], bases["mentees"], bases["mentors_in_pair"], bases["mentees_in_pair"]) == (
+        3,
+        6,
+        2,
+        3,
+    )
+    assert bases["mentees_waiting"] == 3
+    assert bases["deficits"]["ict"] == {"mentees": 3, "covered": 1}  # T3 with T1; T8's mentor lacks ICT
+    assert bases["deficits"]["methodological"] == {"mentees": 1, "covered": 1}
+    assert bases["deficits"]["legal_normative"] == {"mentees": 1, "covered": 0}
+    pairs = f["pairs"]
+    assert (pairs["formed"], pairs["active"], pairs["completed"], pairs["dissolved"]) == (5, 3, 1, 1)
+    assert pairs["dissolved_by_reason"] == {"incompatible": 1}
+    assert (pairs["mentors_with_mentees"], pairs["mentees_per_mentor"], pairs["mentors_overloaded"]) == (
+        2,
+        1.5,
+        0,
+    )
+    roadmaps = f["roadmaps"]  # P1 revision 2 (A, B, D) + P2 (E); A and E done; B overdue; E was, then done
+    assert (roadmaps["planned"], roadmaps["completed"], roadmaps["overdue"]) == (4, 2, 1)
+    assert roadmaps["completion_rate"] == 0.5 and roadmaps["days_to_first_meeting"] == 3.7  # (2 + 8 + 1) / 3
+    fb = f["feedback"]
+    assert fb["forms"] == 3
+    assert fb["mean_scores"] == {"reaction": 4.67, "knowledge": 4.33, "behaviour": 3.67, "results": 3.33}
+    assert (fb["meetings"], fb["meetings_without_feedback"]) == (3, 2)
+    assert f["outcomes"] == {
+        "young_specialists_cohort": 1,
+        "young_specialists_retained": 1,
+        "want_to_become_mentors": 1,
+    }
+    assert {r["code"] for r in f["risks"]} == {"low_coverage", "formalism", "overdue"}
+
+
+async def test_a_scripted_year_gives_the_hand_computed_figures(observatory: Observatory) -> None:
+    script = academic_year()
+    await observatory.publish(script.envelopes)
+    await observatory.settled()
+    year = await observatory.get(YEAR)
+    check_year(year["figures"])
+    october = (await observatory.get("/indicators/region?period=2026-10"))["figures"]
+    assert (october["pairs"]["formed"], october["pairs"]["active"]) == (2, 5)
+    assert october["pairs"]["mentors_overloaded"] == 1  # T5 with P4 and P5, declared one
+    assert "mentor_overload" in {r["code"] for r in october["risks"]}
+    m2 = (await observatory.get("/indicators/municipalities/m2?period=2026/2027"))["figures"]
+    assert m2["bases"]["mentees_waiting"] == 1 and {r["code"] for r in m2["risks"]} >= {
+        "no_pairs",
+        "low_coverage",
+    }
+    s2 = (await observatory.get("/indicators/schools/s2?period=2026/2027"))["figures"]
+    assert s2["coverage"]["teachers"] == 3 and s2["coverage"]["share"] == round(3 / 55, 4)
+    by_school = (await observatory.get(YEAR + "&by=school"))["figures"]
+    assert sorted(by_school) == ["s1", "s2", "s3"] and by_school["s1"]["pairs"]["formed"] == 3
+
+
+async def test_replaying_the_streams_gives_identical_figures(observatory: Observatory) -> None:
+    await observatory.publish(academic_year().envelopes)
+    await observatory.settled()
+    before = await observatory.get(YEAR)
+    service = observatory.service
+    result = await rebuild(service.engine, observatory.js, service.facts, observatory.subjects)
+    assert result.generation == 2 and result.refused == []
+    after = await observatory.get(YEAR)
+    assert after["figures"] == before["figures"] and after["as_of"] == before["as_of"]
+    check_year(after["figures"])
+
+
+async def test_duplicated_and_redelivered_events_change_nothing(observatory: Observatory) -> None:
+    script = academic_year()
+    await observatory.publish(script.envelopes)
+    await observatory.publish(script.envelopes)  # the same ids: JetStream drops them
+    await observatory.publish(script.envelopes[-10:], msg_ids=False)  # past the window: the ledger drops them
+    await observatory.settled()
+    check_year((await observatory.get(YEAR))["figures"])
+
+
+async def test_events_arriving_before_what_they_depend_on_still_count(observatory: Observatory) -> None:
+    script = academic_year()
+    programs = [e for e in script.envelopes if e[0] == "programs"]
+    registry = [e for e in script.envelopes if e[0] == "registry"]
+    await observatory.publish(programs)  # pairs before the schools and people they are about
+    await observatory.settled()
+    early = (await observatory.get(YEAR))["figures"]
+    assert early["pairs"]["formed"] == 5 and early["coverage"]["teachers"] == 0  # roles not known yet
+    await observatory.publish(registry)
+    await observatory.settled()
+    check_year((await observatory.get(YEAR))["figures"])
+
+
+async def test_the_federal_feed_suppresses_small_counts_and_carries_no_ids(observatory: Observatory) -> None:
+    script = academic_year()
+    await observatory.publish(script.envelopes)
+    await observatory.settled()
+    federal = observatory.headers(Role.FEDERAL_CONSUMER)
+    feed = await observatory.get("/federal/aggregates?period=2026/2027", federal)
+    region = feed["rows"][0]
+    assert region["municipality"] is None and region["teachers"] == 23 and region["students"] == 150
+    assert region["teachers_in_mentoring"] == 7 and region["pairs_formed"] == 5
+    assert region["students_in_mentoring"] is None and region["pairs_active"] is None  # 1 and 3: below 5
+    assert region["coverage_share"] is None and "students_in_mentoring" in region["suppressed"]
+    m2 = next(r for r in feed["rows"] if r["municipality"] == "m2")
+    assert m2["mentees"] is None and m2["teachers"] == 8
+    text = json.dumps(feed)
+    assert not UUID.findall(text) and not any(i in text for i in payload_ids(script))
+    published = await observatory.client.post(
+        "/federal/publish?period=2026/2027", headers=observatory.region_operator
+    )
+    assert published.status_code == 200, published.text
+    subjects = observatory.subjects
+    messages = await eventually(
+        lambda: stream_messages(
+            observatory.js, subjects.stream("monitoring"), subjects.service_wildcard("monitoring")
+        )
+    )
+    assert [m.subject for m in messages] == [
+        f"{subjects.root}.monitoring.federal.federal_aggregates_published"
+    ]
+    payload = json.loads(messages[0].data)["payload"]
+    assert payload["rows"] == feed["rows"] and not any(
+        i in messages[0].data.decode() for i in payload_ids(script)
+    )
+    refused = await observatory.client.get("/indicators/region", headers=federal)
+    assert refused.status_code == 403
+
+
+async def test_a_municipality_cannot_read_another_municipality(observatory: Observatory) -> None:
+    await observatory.publish(academic_year().envelopes)
+    await observatory.settled()
+    m1 = observatory.headers(Role.MUNICIPAL_OPERATOR, municipality="m1")
+    assert (await observatory.client.get("/indicators/municipalities/m1", headers=m1)).status_code == 200
+    assert (await observatory.client.get("/indicators/municipalities/m2", headers=m1)).status_code == 403
+    assert (await observatory.client.get("/indicators/schools/s3", headers=m1)).status_code == 404
+    assert (await observatory.client.get("/indicators/schools/s1", headers=m1)).status_code == 200
+    assert (await observatory.client.get("/indicators/region", headers=m1)).status_code == 403
+    school = observatory.headers(Role.SCHOOL_CURATOR, municipality="m1", school="s1")
+    assert (await observatory.client.get("/indicators/schools/s2", headers=school)).status_code == 404
+    own = await observatory.get("/indicators/schools/s1?period=2026/2027", school)
+    assert own["figures"]["pairs"]["formed"] == 3
