@@ -56,7 +56,7 @@ class Script:
             occurred_at=datetime.combine(on, time(10), UTC),
             stream_id=stream,
             stream_version=version,
-            tenant=Tenant(region=REGION, municipality=PLACES[school], school=school),
+            tenant=Tenant(region=REGION, municipality=PLACES.get(school, "m1"), school=school),
             correlation_id=uuid.uuid4(),
             payload=event.model_dump(mode="json"),
         )

@@ -1,0 +1,198 @@
+"""Sends pending webhook deliveries: signed, retried with backoff and jitter, a circuit per endpoint.
+
+Deliveries are claimed in small batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+replicas share the work), sent concurrently with a bounded number in flight, and each result is
+recorded as soon as it is known. A claim has a lease: a delivery claimed by a process that died
+is claimed again when the lease runs out. Receivers get ``Idempotency-Key`` = the message id, so
+the rare resend after a crash between sending and recording is recognisable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mentornet_spine.db import is_sqlite
+from notifications.adapters.tables import deliveries, messages, webhooks
+from notifications.domain.webhooks import Circuit, DeliveryPolicy, retry_delay, signature
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+CLAIM = 200
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        client: httpx.AsyncClient | None = None,
+        concurrency: int = 100,
+        timeout_s: float = 5.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy or DeliveryPolicy()
+        self.client = client or httpx.AsyncClient(timeout=timeout_s)
+        self.concurrency = concurrency
+        self.now = now
+        self._circuits: dict[str, Circuit] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
+        """Until ``stop``: claim as many due deliveries as there are free slots and send them.
+
+        Only what can be sent at once is claimed, so a stop leaves nothing claimed but unsent:
+        the sends in flight finish and are recorded, the rest stays due for the next process.
+        """
+        tasks: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            free = self.concurrency - len(tasks)
+            if free <= 0:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                claimed = await self._claim(min(CLAIM, free))
+            except Exception:
+                log.exception("claiming deliveries failed; trying again")
+                claimed = []
+            for row in claimed:
+                task = asyncio.create_task(self._deliver(row))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if not claimed:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle_s)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[Any]:
+        now = self.now()
+        due = (
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.status.in_(["pending", "sending"]),
+                deliveries.c.next_attempt_at <= now,
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        if not is_sqlite(self.engine):
+            due = due.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            ids = list(await conn.scalars(due))
+            if not ids:
+                return []
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(status="sending", next_attempt_at=now + LEASE)  # the lease
+            )
+            rows = await conn.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.attempts,
+                    deliveries.c.school,
+                    messages.c.id.label("message_id"),
+                    messages.c.source_type,
+                    messages.c.subject,
+                    messages.c.body,
+                    messages.c.created_at,
+                    webhooks.c.url,
+                    webhooks.c.secret,
+                    webhooks.c.failures,
+                    webhooks.c.open_until,
+                )
+                .join(messages, messages.c.id == deliveries.c.message_id)
+                .join(webhooks, webhooks.c.school == deliveries.c.school)
+                .where(deliveries.c.id.in_(ids))
+            )
+            return list(rows)
+
+    def _circuit(self, row: Any) -> Circuit:
+        return self._circuits.get(row.school) or Circuit(row.failures, row.open_until)
+
+    async def _deliver(self, row: Any) -> None:
+        now = self.now()
+        circuit = self._circuit(row)
+        if not circuit.allows(now):
+            assert circuit.open_until is not None
+            await self._record(
+                row, "pending", row.attempts, circuit.open_until, "цепь разомкнута: адрес недоступен"
+            )
+            return
+        body = json.dumps(
+            {
+                "message_id": str(row.message_id),
+                "type": row.source_type,
+                "school": row.school,
+                "subject": row.subject,
+                "body": row.body,
+                "created_at": row.created_at.isoformat(),
+            },
+            ensure_ascii=False,
+        ).encode()
+        stamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-MentorNet-Timestamp": str(stamp),
+            "X-MentorNet-Signature": signature(row.secret, stamp, body),
+            "Idempotency-Key": str(row.message_id),
+        }
+        error = None
+        try:
+            answer = await self.client.post(row.url, content=body, headers=headers)
+            if answer.status_code >= 300:
+                error = f"HTTP {answer.status_code}"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}"[:400]
+        attempts = row.attempts + 1
+        if error is None:
+            self._circuits[row.school] = circuit.after_success()
+            await self._record(row, "sent", attempts, now, None, sent=True)
+        elif attempts >= self.policy.max_attempts:
+            self._circuits[row.school] = circuit.after_failure(now, self.policy)
+            await self._record(row, "dead", attempts, now, f"после {attempts} попыток: {error}")
+        else:
+            self._circuits[row.school] = circuit.after_failure(now, self.policy)
+            retry_at = now + timedelta(seconds=retry_delay(attempts, self.policy))
+            await self._record(row, "pending", attempts, retry_at, error)
+
+    async def _record(
+        self, row: Any, status: str, attempts: int, next_at: datetime, error: str | None, sent: bool = False
+    ) -> None:
+        circuit = self._circuits.get(row.school) or Circuit(row.failures, row.open_until)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row.id)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    next_attempt_at=next_at,
+                    last_error=error,
+                    sent_at=self.now() if sent else None,
+                )
+            )
+            await conn.execute(
+                update(webhooks)
+                .where(webhooks.c.school == row.school)
+                .values(failures=circuit.failures, open_until=circuit.open_until)
+            )
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,78 @@
+"""Composition root of the notifications service: rules, fan-out consumer, webhook dispatcher, routes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from mentornet_auth.fastapi import Authenticator, JwksSource, install_auth, jwks_from_url
+from mentornet_spine.http import create_http_app
+from mentornet_spine.idempotency import IdempotencyGate
+from mentornet_spine.migrate import MigrationSet
+from mentornet_spine.runtime import ServiceRuntime
+from mentornet_spine.services import ServiceSpec
+from mentornet_spine.settings import SpineSettings
+from notifications.adapters.tables import idempotency
+from notifications.api import routes
+from notifications.application.dispatcher import Dispatcher
+from notifications.application.notifications import Notifications
+from notifications.consumers.fanout import FanOut
+from notifications.domain.rules import load_rules
+from notifications.domain.webhooks import DeliveryPolicy
+from notifications.settings import NotificationsSettings
+
+SPEC = ServiceSpec(
+    name="notifications",
+    app_factory="notifications.bootstrap:create_app",
+    port=8104,
+    description="inboxes, school webhooks, broadcasts",
+)
+MIGRATIONS = MigrationSet(
+    Path(__file__).parent / "adapters" / "migrations" / "versions", "notifications_alembic_version"
+)
+
+
+def create_app(
+    settings: SpineSettings,
+    notifications_settings: NotificationsSettings | None = None,
+    jwks: JwksSource | None = None,
+    webhook_client: httpx.AsyncClient | None = None,
+    policy: DeliveryPolicy | None = None,
+) -> FastAPI:
+    own = notifications_settings or NotificationsSettings()
+    runtime = ServiceRuntime(settings, handlers=[FanOut(load_rules())], migrations=[MIGRATIONS])
+    dispatcher = Dispatcher(
+        runtime.engine,
+        webhook_client,
+        concurrency=own.webhook_concurrency,
+        timeout_s=own.webhook_timeout_s,
+        policy=policy,
+    )
+    notifications = Notifications(runtime.engine, dispatcher.wake)
+    stop = asyncio.Event()
+
+    async def start_dispatcher() -> None:
+        stop.clear()
+        task = asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher")
+
+        async def finish() -> None:
+            stop.set()
+            await task
+            await dispatcher.close()
+
+        runtime.on_stop.append(finish)
+
+    runtime.on_start.append(start_dispatcher)
+    app = create_http_app(runtime, "MentorNet — уведомления")
+    app.state.notifications = notifications
+    app.state.dispatcher = dispatcher
+    authenticator = Authenticator(
+        jwks or jwks_from_url(f"{own.registry_url.rstrip('/')}/.well-known/jwks.json")
+    )
+    install_auth(app, authenticator)
+    app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,19 @@
+"""The notifications service's own settings, beside the spine's."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationsSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    registry_url: str = Field(default="http://127.0.0.1:8101", validation_alias="MENTORNET_REGISTRY_URL")
+    #: webhook sends in flight at once, and how long one may take
+    webhook_concurrency: int = Field(
+        default=100, ge=1, le=2000, validation_alias="NOTIFICATIONS_WEBHOOK_CONCURRENCY"
+    )
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, validation_alias="NOTIFICATIONS_WEBHOOK_TIMEOUT"
+    )
