@@ -7,8 +7,10 @@ import json
 from datetime import date
 from typing import Any
 
+from sqlalchemy import text
+
 from mentornet_auth import Role
-from mentornet_events.catalogue.programs import PairDissolved
+from mentornet_events.catalogue.programs import PairDissolved, ProgrammeCompleted
 from mentornet_events.vocabulary import DissolutionReason, MentoringForm
 from notifications.domain.webhooks import verify
 from tests.integration.support import eventually
@@ -197,3 +199,70 @@ async def test_broadcasts_stay_in_the_operators_scope(post_office: Any) -> None:
         ).status_code == 403
         s3 = post.headers(Role.SCHOOL_CURATOR, municipality="m2", school="s3")
         assert [m["subject"] for m in await inbox(post, s3)] == ["Организация s3 подключена к MentorNet"]
+
+
+async def test_preferences_are_respected_and_mandatory_messages_still_arrive(post_office: Any) -> None:
+    async with post_office() as post:
+        script = Script()
+        mentee = post.headers(Role.MENTEE, municipality="m1", school="s1", participant_id=script.id("T2"))
+        mentor = post.headers(Role.MENTOR, municipality="m1", school="s1", participant_id=script.id("T1"))
+        curator = post.headers(Role.SCHOOL_CURATOR, municipality="m1", school="s1")
+        await post.ok("PUT", "/preferences", mentee, json={"channel": "inbox", "opt_out": True})
+        await post.ok("PUT", "/preferences", curator, json={"channel": "inbox", "opt_out": True})
+        await post.connected(script, ["s1"])  # mandatory: the school is told despite its opt-out
+        script.pair("P1", "s1", date(2026, 9, 10), "T1", "T2", MentoringForm.TEACHER_TEACHER)
+        await post.publish([e for e in script.envelopes if e[0] == "programs"])
+
+        async def mentor_told() -> bool:
+            return len(await inbox(post, mentor)) == 1
+
+        await eventually(mentor_told)
+        assert await inbox(post, mentee) == []  # opted out of this non-mandatory message
+        assert [m["subject"] for m in await inbox(post, curator)] == ["Организация s1 подключена к MentorNet"]
+        log = await post.ok("GET", "/schools/s1/deliveries", curator)
+        assert {e["source_type"] for e in log} == {"SchoolConnected", "PairFormed"}  # the log keeps both
+        assert await post.ok("GET", "/preferences", mentee) == [
+            {
+                "recipient": f"participant:{script.id('T2')}",
+                "channel": "inbox",
+                "opt_out": True,
+                "digest": False,
+            }
+        ]
+
+
+async def test_low_priority_messages_wait_for_one_daily_digest(post_office: Any) -> None:
+    async with post_office() as post:
+        script = Script()
+        await post.connected(script, ["s1"])
+        curator = post.headers(Role.SCHOOL_CURATOR, municipality="m1", school="s1")
+        await post.ok("PUT", "/preferences", curator, json={"channel": "inbox", "digest": True})
+        for n in (1, 2):
+            script.emit(
+                f"programme-{n}",
+                "s1",
+                date(2027, 5, 30),
+                ProgrammeCompleted(
+                    programme_id=script.id(f"programme-{n}"),
+                    completed_on=date(2027, 5, 30),
+                    pairs_completed=n,
+                ),
+            )
+        await post.publish([e for e in script.envelopes if e[1].type == "ProgrammeCompleted"])
+        service = post.app.state.notifications
+
+        async def held() -> bool:
+            async with service.engine.connect() as conn:
+                return (
+                    await conn.scalar(
+                        text("SELECT count(*) FROM notifications_messages WHERE state = 'digest'")
+                    )
+                ) == 2
+
+        await eventually(held)
+        assert [m["subject"] for m in await inbox(post, curator)] == ["Организация s1 подключена к MentorNet"]
+        assert await service.make_digests(date(2027, 5, 30)) == 1
+        assert await service.make_digests(date(2027, 5, 30)) == 0
+        digest = (await inbox(post, curator))[0]
+        assert digest["subject"] == "Сводка уведомлений за 30.05.2027"
+        assert digest["body"].count("Программа наставничества завершена") == 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,8 @@ from notifications.consumers.fanout import FanOut
 from notifications.domain.rules import load_rules
 from notifications.domain.webhooks import DeliveryPolicy
 from notifications.settings import NotificationsSettings
+
+log = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="notifications",
@@ -54,13 +58,26 @@ def create_app(
     notifications = Notifications(runtime.engine, dispatcher.wake)
     stop = asyncio.Event()
 
+    async def daily_digests() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), own.digest_every_s)
+            if not stop.is_set():
+                try:
+                    await notifications.make_digests()
+                except Exception:
+                    log.exception("daily digest failed; next one as scheduled")
+
     async def start_dispatcher() -> None:
         stop.clear()
-        task = asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher")
+        tasks = [
+            asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher"),
+            asyncio.create_task(daily_digests(), name="daily-digests"),
+        ]
 
         async def finish() -> None:
             stop.set()
-            await task
+            await asyncio.gather(*tasks)
             await dispatcher.close()
 
         runtime.on_stop.append(finish)

@@ -17,3 +17,5 @@ class NotificationsSettings(BaseSettings):
     webhook_timeout_s: float = Field(
         default=5.0, gt=0, le=60, validation_alias="NOTIFICATIONS_WEBHOOK_TIMEOUT"
     )
+    #: how often the digest of low-priority messages is made (once a day)
+    digest_every_s: float = Field(default=86_400, gt=0, validation_alias="NOTIFICATIONS_DIGEST_EVERY")

@@ -39,8 +39,20 @@ messages = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("read_at", UTCDateTime()),
+    #: shown | opted_out (kept for the log, not shown) | digest (waits for the daily digest) | digested
+    Column("state", String(10), nullable=False),
     UniqueConstraint("source_id", "recipient", name="uq_notifications_message_source_recipient"),
     Index("ix_notifications_messages_recipient", "recipient", "created_at"),
+)
+
+#: a recipient's choice per channel: opt out of non-mandatory messages, or a daily digest of low ones
+preferences = Table(
+    "notifications_preferences",
+    metadata,
+    Column("recipient", String(80), primary_key=True),
+    Column("channel", String(10), primary_key=True),
+    Column("opt_out", Boolean, nullable=False),
+    Column("digest", Boolean, nullable=False),
 )
 
 webhooks = Table(

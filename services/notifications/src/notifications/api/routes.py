@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from notifications.application.notifications import BroadcastIn, Notifications, WebhookIn
+from notifications.application.notifications import BroadcastIn, Notifications, PreferenceIn, WebhookIn
 
 router = APIRouter(tags=["notifications"])
 
@@ -39,6 +39,20 @@ async def unread_count(principal: CurrentPrincipal, notifications: Notifications
 @router.post("/inbox/{message_id}/read", status_code=204, summary="Отметить прочитанным")
 async def mark_read(message_id: UUID, principal: CurrentPrincipal, notifications: NotificationsDep) -> None:
     await notifications.mark_read(principal, message_id)
+
+
+@router.get("/preferences", summary="Мои настройки уведомлений")
+async def get_preferences(
+    principal: CurrentPrincipal, notifications: NotificationsDep
+) -> list[dict[str, Any]]:
+    return await notifications.preferences(principal)
+
+
+@router.put("/preferences", status_code=204, summary="Настроить канал: отказ от необязательных, сводка")
+async def set_preference(
+    data: PreferenceIn, principal: CurrentPrincipal, notifications: NotificationsDep
+) -> None:
+    await notifications.set_preference(principal, data)
 
 
 @router.put("/schools/{code}/webhook", summary="Адрес для уведомлений системы организации")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -15,19 +15,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import Tenant
 from mentornet_spine.db import statement_reads
-from mentornet_spine.errors import DomainError
+from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.upsert import upsert
 from mentornet_spine.validation import Strict
-from notifications.adapters.tables import broadcasts, deliveries, messages, schools, webhooks
+from notifications.adapters.tables import broadcasts, deliveries, messages, preferences, schools, webhooks
 from notifications.consumers.fanout import queue_webhooks
 from notifications.domain.messages import render
 
 SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
+DIGESTS = uuid.UUID("6d3f3c1e-5b7a-4f7e-9a51-0d1f2c3b4a59")  # namespace of digest ids
 
 
 class WebhookIn(Strict):
     url: str = Field(pattern=r"^https?://[^\s]{1,1990}$", description="Адрес, принимающий POST с JSON")
+
+
+class PreferenceIn(Strict):
+    channel: Literal["inbox", "webhook"]
+    opt_out: bool = Field(default=False, description="Не получать необязательные сообщения")
+    digest: bool = Field(default=False, description="Второстепенные — раз в день одной сводкой")
 
 
 class BroadcastIn(Strict):
@@ -60,7 +67,9 @@ class Notifications:
     async def inbox(
         self, principal: Principal, unread_only: bool = False, limit: int = 50
     ) -> list[dict[str, Any]]:
-        query = select(messages).where(messages.c.recipient.in_(inboxes(principal)))
+        query = select(messages).where(
+            messages.c.recipient.in_(inboxes(principal)), messages.c.state == "shown"
+        )
         if unread_only:
             query = query.where(messages.c.read_at.is_(None))
         async with self.reads.connect() as conn:
@@ -71,7 +80,9 @@ class Notifications:
         async with self.reads.connect() as conn:
             count = await conn.scalar(
                 select(func.count()).where(
-                    messages.c.recipient.in_(inboxes(principal)), messages.c.read_at.is_(None)
+                    messages.c.recipient.in_(inboxes(principal)),
+                    messages.c.read_at.is_(None),
+                    messages.c.state == "shown",
                 )
             )
         return int(count or 0)
@@ -85,6 +96,81 @@ class Notifications:
             )
         if done.rowcount == 0:
             raise NotFound(f"Сообщение {message_id} не найдено")
+
+    # -- preferences and the daily digest ------------------------------------------------
+
+    async def preferences(self, principal: Principal) -> list[dict[str, Any]]:
+        async with self.reads.connect() as conn:
+            rows = await conn.execute(
+                select(preferences).where(preferences.c.recipient.in_(inboxes(principal)))
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def set_preference(self, principal: Principal, data: PreferenceIn) -> None:
+        own = inboxes(principal)
+        if not own:
+            raise AccessDenied("Настройки уведомлений есть у людей и организаций")
+        if data.channel == "webhook" and not own[0].startswith("school:"):
+            raise InvalidCommand("Адрес для уведомлений есть только у организации", "channel")
+        async with self.engine.begin() as conn:
+            await upsert(
+                conn,
+                preferences,
+                [
+                    {
+                        "recipient": own[0],
+                        "channel": data.channel,
+                        "opt_out": data.opt_out,
+                        "digest": data.digest,
+                    }
+                ],
+                ["recipient", "channel"],
+                ["opt_out", "digest"],
+            )
+
+    async def make_digests(self, day: date | None = None) -> int:
+        """One digest per recipient and day of the low-priority messages held for it (once)."""
+        day = day or datetime.now(UTC).date()
+        now = datetime.now(UTC)
+        made = 0
+        async with self.engine.begin() as conn:
+            held = list(
+                await conn.execute(
+                    select(messages.c.id, messages.c.recipient, messages.c.subject)
+                    .where(messages.c.state == "digest")
+                    .order_by(messages.c.recipient, messages.c.created_at)
+                )
+            )
+            by_recipient: dict[str, list[Any]] = {}
+            for row in held:
+                by_recipient.setdefault(row.recipient, []).append(row)
+            for recipient, rows in by_recipient.items():
+                digest = render("digest", day=day, items=[r.subject for r in rows])
+                source = uuid.uuid5(DIGESTS, f"{recipient}/{day.isoformat()}")
+                await upsert(
+                    conn,
+                    messages,
+                    [
+                        {
+                            "id": uuid.uuid5(source, recipient),
+                            "source_id": source,
+                            "source_type": "Digest",
+                            "recipient": recipient,
+                            "priority": "low",
+                            "subject": digest.subject,
+                            "body": digest.body,
+                            "created_at": now,
+                            "state": "shown",
+                        }
+                    ],
+                    ["source_id", "recipient"],
+                    [],
+                )
+                await conn.execute(
+                    update(messages).where(messages.c.id.in_([r.id for r in rows])).values(state="digested")
+                )
+                made += 1
+        return made
 
     # -- a school's own system ------------------------------------------------------------
 
@@ -211,6 +297,7 @@ class Notifications:
                     "subject": message.subject,
                     "body": message.body,
                     "created_at": now,
+                    "state": "shown",
                 }
                 for code in codes
             ]

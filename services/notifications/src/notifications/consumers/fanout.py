@@ -25,8 +25,9 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_spine.handlers import Scope, TransactionalHandler
 from mentornet_spine.upsert import upsert
-from notifications.adapters.tables import deliveries, messages, pair_members, schools, webhooks
+from notifications.adapters.tables import deliveries, messages, pair_members, preferences, schools, webhooks
 from notifications.domain.messages import render
+from notifications.domain.preferences import Preference, inbox_state, webhook_wanted
 from notifications.domain.rules import Audience, Channel, Rule, rules_by_event
 
 STATUS = {
@@ -114,9 +115,22 @@ async def recipients(conn: AsyncConnection, rule: Rule, envelope: Envelope, even
     return list(dict.fromkeys(found))
 
 
+async def _preferences(
+    conn: AsyncConnection, recipients: list[str], channel: Channel
+) -> dict[str, Preference]:
+    rows = await conn.execute(
+        select(preferences).where(
+            preferences.c.recipient.in_(recipients), preferences.c.channel == channel.value
+        )
+    )
+    return {r.recipient: Preference(r.opt_out, r.digest) for r in rows}
+
+
 async def notify(conn: AsyncConnection, rule: Rule, envelope: Envelope, event: DomainEvent) -> None:
     message = render(rule.template, event=event, tenant=envelope.tenant)
     now = datetime.now(UTC)
+    to = await recipients(conn, rule, envelope, event)
+    inbox_prefs = await _preferences(conn, to, Channel.INBOX)
     rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid5(envelope.event_id, recipient),  # the same message on every redelivery
@@ -127,12 +141,20 @@ async def notify(conn: AsyncConnection, rule: Rule, envelope: Envelope, event: D
             "subject": message.subject,
             "body": message.body,
             "created_at": now,
+            "state": inbox_state(rule.priority, inbox_prefs.get(recipient)),
         }
-        for recipient in await recipients(conn, rule, envelope, event)
+        for recipient in to
     ]
     await upsert(conn, messages, rows, ["source_id", "recipient"], [])
     if Channel.WEBHOOK in rule.channels:
-        await queue_webhooks(conn, [r for r in rows if r["recipient"].startswith("school:")], now)
+        hook_prefs = await _preferences(conn, to, Channel.WEBHOOK)
+        wanted = [
+            r
+            for r in rows
+            if r["recipient"].startswith("school:")
+            and webhook_wanted(rule.priority, hook_prefs.get(r["recipient"]))
+        ]
+        await queue_webhooks(conn, wanted, now)
 
 
 async def queue_webhooks(conn: AsyncConnection, school_messages: list[dict[str, Any]], now: datetime) -> int:

@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("read_at", UTCDateTime()),
+        sa.Column("state", sa.String(10), nullable=False),
         sa.UniqueConstraint("source_id", "recipient", name="uq_notifications_message_source_recipient"),
     )
     op.create_index(
@@ -71,6 +72,13 @@ def upgrade() -> None:
         sa.Column("pair_id", sa.Uuid, primary_key=True),
         sa.Column("participant_id", sa.Uuid, primary_key=True),
         sa.Column("side", sa.String(10), nullable=False),
+    )
+    op.create_table(
+        "notifications_preferences",
+        sa.Column("recipient", sa.String(80), primary_key=True),
+        sa.Column("channel", sa.String(10), primary_key=True),
+        sa.Column("opt_out", sa.Boolean, nullable=False),
+        sa.Column("digest", sa.Boolean, nullable=False),
     )
     op.create_table(
         "notifications_schools",
@@ -93,6 +101,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("notifications_webhooks")
     op.drop_table("notifications_schools")
+    op.drop_table("notifications_preferences")
     op.drop_table("notifications_pair_members")
     op.drop_table("notifications_messages")
     op.drop_table("notifications_idempotency")
