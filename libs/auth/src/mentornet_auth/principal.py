@@ -18,6 +18,7 @@ class Role(StrEnum):
     SCHOOL_CURATOR = "school_curator"
     MENTOR = "mentor"
     MENTEE = "mentee"
+    SERVICE = "service"  # another MentorNet service (e.g. notifications fetching addresses)
 
 
 SCHOOL_ROLES = frozenset({Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE})
@@ -39,8 +40,8 @@ class Principal(BaseModel):
 
     def can_access(self, tenant: Tenant) -> bool:
         """The tenant rule: the region sees its own, a municipality its schools, a school itself."""
-        if self.role is Role.FEDERAL_CONSUMER or tenant.region != self.region:
-            return False
+        if self.role in (Role.FEDERAL_CONSUMER, Role.SERVICE) or tenant.region != self.region:
+            return False  # services reach only the endpoints made for them
         if self.role is Role.REGIONAL_OPERATOR:
             return True
         if self.role is Role.MUNICIPAL_OPERATOR:

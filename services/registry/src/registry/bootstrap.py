@@ -19,7 +19,7 @@ from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
 from registry.adapters.tables import idempotency
 from registry.adapters.vault import Vault, load_or_create_kek
-from registry.api import identity, participants, schools
+from registry.api import directory, identity, participants, schools
 from registry.api.errors import install_errors
 from registry.application.registry import Registry
 from registry.application.schemas import AccountIn
@@ -80,6 +80,6 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
     install_auth(app, authenticator)
     install_errors(app)
     app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
-    for router in (identity.router, schools.router, participants.router):
+    for router in (identity.router, schools.router, participants.router, directory.router):
         app.include_router(router)
     return app

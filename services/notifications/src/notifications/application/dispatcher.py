@@ -1,37 +1,32 @@
 """Sends pending webhook deliveries: signed, retried with backoff and jitter, a circuit per endpoint.
 
-Deliveries are claimed in small batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
-replicas share the work), sent concurrently with a bounded number in flight, and each result is
-recorded as soon as it is known. A claim has a lease: a delivery claimed by a process that died
-is claimed again when the lease runs out. Receivers get ``Idempotency-Key`` = the message id, so
-the rare resend after a crash between sending and recording is recognisable.
+Receivers get ``Idempotency-Key`` = the message id, so the rare resend after a crash between
+sending and recording is recognisable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from mentornet_spine.db import is_sqlite
 from notifications.adapters.tables import deliveries, messages, webhooks
+from notifications.application.worker import LeasedWorker
 from notifications.domain.webhooks import Circuit, DeliveryPolicy, retry_delay, signature
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=60)
-CLAIM = 200
 
 
-class Dispatcher:
+class Dispatcher(LeasedWorker):
+    table = deliveries
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -41,87 +36,32 @@ class Dispatcher:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: DeliveryPolicy | None = None,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, concurrency, now)
         self.policy = policy or DeliveryPolicy()
         self.client = client or httpx.AsyncClient(timeout=timeout_s)
-        self.concurrency = concurrency
-        self.now = now
         self._circuits: dict[str, Circuit] = {}
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
-        """Until ``stop``: claim as many due deliveries as there are free slots and send them.
-
-        Only what can be sent at once is claimed, so a stop leaves nothing claimed but unsent:
-        the sends in flight finish and are recorded, the rest stays due for the next process.
-        """
-        tasks: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            free = self.concurrency - len(tasks)
-            if free <= 0:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            try:
-                claimed = await self._claim(min(CLAIM, free))
-            except Exception:
-                log.exception("claiming deliveries failed; trying again")
-                claimed = []
-            for row in claimed:
-                task = asyncio.create_task(self._deliver(row))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            if not claimed:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle_s)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _claim(self, limit: int) -> list[Any]:
-        now = self.now()
-        due = (
-            select(deliveries.c.id)
-            .where(
-                deliveries.c.status.in_(["pending", "sending"]),
-                deliveries.c.next_attempt_at <= now,
+    async def _load(self, conn: AsyncConnection, ids: Sequence[Any]) -> list[Any]:
+        rows = await conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.attempts,
+                deliveries.c.school,
+                messages.c.id.label("message_id"),
+                messages.c.source_type,
+                messages.c.subject,
+                messages.c.body,
+                messages.c.created_at,
+                webhooks.c.url,
+                webhooks.c.secret,
+                webhooks.c.failures,
+                webhooks.c.open_until,
             )
-            .order_by(deliveries.c.next_attempt_at)
-            .limit(limit)
+            .join(messages, messages.c.id == deliveries.c.message_id)
+            .join(webhooks, webhooks.c.school == deliveries.c.school)
+            .where(deliveries.c.id.in_(ids))
         )
-        if not is_sqlite(self.engine):
-            due = due.with_for_update(skip_locked=True)
-        async with self.engine.begin() as conn:
-            ids = list(await conn.scalars(due))
-            if not ids:
-                return []
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(ids))
-                .values(status="sending", next_attempt_at=now + LEASE)  # the lease
-            )
-            rows = await conn.execute(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.attempts,
-                    deliveries.c.school,
-                    messages.c.id.label("message_id"),
-                    messages.c.source_type,
-                    messages.c.subject,
-                    messages.c.body,
-                    messages.c.created_at,
-                    webhooks.c.url,
-                    webhooks.c.secret,
-                    webhooks.c.failures,
-                    webhooks.c.open_until,
-                )
-                .join(messages, messages.c.id == deliveries.c.message_id)
-                .join(webhooks, webhooks.c.school == deliveries.c.school)
-                .where(deliveries.c.id.in_(ids))
-            )
-            return list(rows)
+        return list(rows)
 
     def _circuit(self, row: Any) -> Circuit:
         return self._circuits.get(row.school) or Circuit(row.failures, row.open_until)

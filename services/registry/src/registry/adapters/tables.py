@@ -96,4 +96,13 @@ participant_personal_data = Table(
     Column("ciphertext", LargeBinary, nullable=False),
 )
 
+#: how to reach a school (its official address); never in events, given to services that deliver
+school_contacts = Table(
+    "registry_school_contacts",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+)
+
 idempotency = idempotency_table(metadata, "registry_idempotency")

@@ -27,7 +27,14 @@ from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import ConcurrencyConflict, EventStore, StreamAppend
 from registry.adapters import read_model
-from registry.adapters.tables import accounts, municipalities, participants, school_credentials, schools
+from registry.adapters.tables import (
+    accounts,
+    municipalities,
+    participants,
+    school_contacts,
+    school_credentials,
+    schools,
+)
 from registry.adapters.vault import PersonalDataErased, Vault
 from registry.application import passwords
 from registry.application.schemas import (
@@ -167,7 +174,15 @@ class Registry:
         events = school_domain.apply_to_new(
             data.code, data.name, data.kind, data.teachers, data.students, approved=principal is not None
         )
-        return await self._commit(school_domain.stream_id(data.code), 0, events, tenant)
+
+        async def keep_contacts(conn: AsyncConnection) -> None:
+            await conn.execute(
+                insert(school_contacts).values(
+                    code=data.code, email=data.contact_email, phone=data.contact_phone
+                )
+            )
+
+        return await self._commit(school_domain.stream_id(data.code), 0, events, tenant, keep_contacts)
 
     async def _school_command(
         self,
@@ -505,6 +520,29 @@ class Registry:
             query = query.where(participants.c.in_mentee_base)
         async with self.reads.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query.order_by(participants.c.id))]
+
+    # -- the directory for services that deliver messages -------------------------------
+
+    async def addresses(
+        self, principal: Principal, participant_ids: Sequence[UUID], school_codes: Sequence[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """E-mail addresses at delivery time, for the notifications service only; never stored there."""
+        principal.require_role(Role.SERVICE)
+        found: dict[str, dict[str, str | None]] = {"participants": {}, "schools": {}}
+        async with self.reads.connect() as conn:
+            for code, email in await conn.execute(
+                select(school_contacts.c.code, school_contacts.c.email)
+                .join(schools, schools.c.code == school_contacts.c.code)
+                .where(school_contacts.c.code.in_(school_codes), schools.c.region == principal.region)
+            ):
+                found["schools"][code] = email
+            for participant_id in participant_ids:
+                try:
+                    person = await self.vault.read(conn, participant_id)
+                except (PersonalDataErased, LookupError):
+                    continue
+                found["participants"][str(participant_id)] = person.get("email")
+        return found
 
     # -- identity -------------------------------------------------------------------------
 

@@ -1,0 +1,28 @@
+"""Addresses for the services that deliver messages: asked at delivery time, never kept by them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field, StringConstraints
+
+from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_spine.validation import Strict
+from registry.api.deps import RegistryDep
+
+router = APIRouter(tags=["directory"])
+Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+
+
+class AddressQuery(Strict):
+    participant_ids: list[UUID] = Field(default_factory=list, max_length=500)
+    school_codes: list[Code] = Field(default_factory=list, max_length=2000)
+
+
+@router.post("/directory/addresses", summary="Адреса для доставки (только для сервисов)")
+async def addresses(
+    query: AddressQuery, principal: CurrentPrincipal, registry: RegistryDep
+) -> dict[str, dict[str, str | None]]:
+    return await registry.addresses(principal, query.participant_ids, query.school_codes)
