@@ -12,7 +12,7 @@ from mentornet_spine.projection import Projection
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
-from monitoring.api import indicators
+from monitoring.api import indicators, reports
 from monitoring.application.monitoring import Monitoring
 from monitoring.consumers.facts import MonitoringFacts
 from monitoring.settings import MonitoringSettings
@@ -47,4 +47,5 @@ def create_app(
         app, Authenticator(jwks or jwks_from_url(f"{own.registry_url.rstrip('/')}/.well-known/jwks.json"))
     )
     app.include_router(indicators.router)
+    app.include_router(reports.router)
     return app

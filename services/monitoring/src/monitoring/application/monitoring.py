@@ -13,9 +13,11 @@ from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import Tenant
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished, FederalRow
 from mentornet_spine.db import reader
+from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import EventStore
 from monitoring.application.indicators import ALL, Area, blank, indicators
+from monitoring.application.report import Level, YearlyReport
 from monitoring.consumers.facts import MonitoringFacts
 from monitoring.domain.periods import Period, parse_period
 from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, suppressed_keys
@@ -23,6 +25,8 @@ from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, su
 SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
 LEVELS = (None, "municipality", "school")
 CACHE_SIZE = 512
+#: a report's figures and breakdown are read again when the streams moved between the reads
+REPORT_ATTEMPTS = 3
 
 
 class Monitoring:
@@ -151,3 +155,69 @@ class Monitoring:
         version = await self.store.stream_version(stream)
         await self.store.append(stream, version, [event], tenant=Tenant(region=self.home))
         return event
+
+    # -- the yearly analytic report -------------------------------------------------------
+
+    async def yearly_report(
+        self, principal: Principal, level: Level, code: str | None, period: str | None
+    ) -> YearlyReport:
+        """The figures of a school, a municipality or the region with its breakdown, for the report.
+
+        The same scope checks as the indicators: a school's curator their school, a municipal
+        operator their municipality, the regional operator anything in the region. The federal
+        level gets the suppressed aggregates only, never a report. The level's figures and its
+        breakdown are read until they reflect the same stream positions (a few tries).
+        """
+        if principal.role is Role.FEDERAL_CONSUMER:
+            raise AccessDenied("Аналитический отчёт федеральному уровню не выдаётся: ему — агрегаты")
+        if level in ("school", "municipality") and not code:
+            raise InvalidCommand("Укажите код организации или муниципалитета", "code")
+        if level == "region" and code and code != self.home:
+            raise NotFound(f"Регион {code} не обслуживается")
+        answers: list[dict[str, Any]] = []
+        for _ in range(REPORT_ATTEMPTS):
+            if level == "school":
+                assert code
+                own = await self.school(principal, code, period)
+                answers = [own, {**own, "figures": {code: own["figures"]}}]
+            elif level == "municipality":
+                assert code
+                answers = [
+                    await self.municipality(principal, code, period),
+                    await self.municipality(principal, code, period, by_school=True),
+                ]
+            elif level == "region":
+                answers = [
+                    await self.region(principal, period),
+                    await self.region(principal, period, "municipality"),
+                    await self.region(principal, period, "school"),
+                ]
+            else:
+                raise InvalidCommand("Уровень отчёта: school, municipality или region", "level")
+            if all(a["as_of"] == answers[0]["as_of"] for a in answers):
+                break
+        own, below = answers[0], answers[1]
+        schools = answers[2]["figures"] if level == "region" else {}
+        chosen = own["period"]
+        return YearlyReport(
+            level=level,
+            code=code if level != "region" and code else self.home,
+            period_key=chosen["key"],
+            period_start=chosen["start"],
+            period_end=chosen["end"],
+            as_of=dict(own["as_of"]),
+            figures=own["figures"],
+            breakdown=below["figures"],
+            schools=schools,
+            municipality_of=await self._municipalities() if level == "region" else {},
+            generated_on=self.today(),
+        )
+
+    async def _municipalities(self) -> dict[str, str]:
+        """School code -> municipality code, for the region's schools."""
+        async with self.reads.connect() as conn:
+            schools = (await self.facts.scope(conn)).state["schools"]
+            rows = await conn.execute(
+                select(schools.c.code, schools.c.municipality).where(schools.c.region == self.home)
+            )
+            return {r.code: r.municipality for r in rows}
