@@ -89,6 +89,7 @@ def school_body(code: str, municipality: str) -> dict[str, Any]:
         "name": f"МБОУ СОШ {code}",
         "teachers": 40,
         "students": 500,
+        "contact_email": f"office@{code}.example.org",
     }
 
 

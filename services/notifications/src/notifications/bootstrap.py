@@ -17,9 +17,11 @@ from mentornet_spine.migrate import MigrationSet
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
+from notifications.adapters.directory import RegistryDirectory
 from notifications.adapters.tables import idempotency
 from notifications.api import routes
 from notifications.application.dispatcher import Dispatcher
+from notifications.application.mailer import Mailer, SmtpSettings
 from notifications.application.notifications import Notifications
 from notifications.consumers.fanout import FanOut
 from notifications.domain.rules import load_rules
@@ -45,9 +47,11 @@ def create_app(
     jwks: JwksSource | None = None,
     webhook_client: httpx.AsyncClient | None = None,
     policy: DeliveryPolicy | None = None,
+    registry_client: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     own = notifications_settings or NotificationsSettings()
-    runtime = ServiceRuntime(settings, handlers=[FanOut(load_rules())], migrations=[MIGRATIONS])
+    email = bool(own.smtp_host and own.registry_password)
+    runtime = ServiceRuntime(settings, handlers=[FanOut(load_rules(), email)], migrations=[MIGRATIONS])
     dispatcher = Dispatcher(
         runtime.engine,
         webhook_client,
@@ -55,6 +59,23 @@ def create_app(
         timeout_s=own.webhook_timeout_s,
         policy=policy,
     )
+    mailer = None
+    if email:
+        assert own.smtp_host is not None and own.registry_password is not None
+        directory = RegistryDirectory(
+            registry_client or httpx.AsyncClient(base_url=own.registry_url, timeout=10),
+            own.registry_username,
+            own.registry_password,
+        )
+        smtp = SmtpSettings(
+            own.smtp_host,
+            own.smtp_port,
+            own.smtp_sender,
+            own.smtp_username,
+            own.smtp_password,
+            own.smtp_starttls,
+        )
+        mailer = Mailer(runtime.engine, smtp, directory, policy=policy)
     notifications = Notifications(runtime.engine, dispatcher.wake)
     stop = asyncio.Event()
 
@@ -74,6 +95,8 @@ def create_app(
             asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher"),
             asyncio.create_task(daily_digests(), name="daily-digests"),
         ]
+        if mailer is not None:
+            tasks.append(asyncio.create_task(mailer.run(stop), name="mailer"))
 
         async def finish() -> None:
             stop.set()

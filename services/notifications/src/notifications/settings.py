@@ -19,3 +19,17 @@ class NotificationsSettings(BaseSettings):
     )
     #: how often the digest of low-priority messages is made (once a day)
     digest_every_s: float = Field(default=86_400, gt=0, validation_alias="NOTIFICATIONS_DIGEST_EVERY")
+    #: SMTP for e-mail; without a host the e-mail channel is off
+    smtp_host: str | None = Field(default=None, validation_alias="NOTIFICATIONS_SMTP_HOST")
+    smtp_port: int = Field(default=25, validation_alias="NOTIFICATIONS_SMTP_PORT")
+    smtp_sender: str = Field(
+        default="MentorNet <noreply@mentornet.local>", validation_alias="NOTIFICATIONS_SMTP_FROM"
+    )
+    smtp_username: str | None = Field(default=None, validation_alias="NOTIFICATIONS_SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, validation_alias="NOTIFICATIONS_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, validation_alias="NOTIFICATIONS_SMTP_STARTTLS")
+    #: the registry account (role "service") that may ask for addresses
+    registry_username: str = Field(
+        default="notifications", validation_alias="NOTIFICATIONS_REGISTRY_USERNAME"
+    )
+    registry_password: str | None = Field(default=None, validation_alias="NOTIFICATIONS_REGISTRY_PASSWORD")

@@ -81,6 +81,22 @@ deliveries = Table(
     Index("ix_notifications_deliveries_due", "status", "next_attempt_at"),
 )
 
+#: e-mails to people and schools; the address is asked from the registry when sending, never kept
+emails = Table(
+    "notifications_emails",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("message_id", Uuid, nullable=False),
+    Column("recipient", String(80), nullable=False),
+    Column("status", String(10), nullable=False),  # pending | sending | sent | no_address | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", String(500)),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("message_id", name="uq_notifications_email_message"),
+    Index("ix_notifications_emails_due", "status", "next_attempt_at"),
+)
+
 broadcasts = Table(
     "notifications_broadcasts",
     metadata,

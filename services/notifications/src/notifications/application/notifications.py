@@ -32,7 +32,7 @@ class WebhookIn(Strict):
 
 
 class PreferenceIn(Strict):
-    channel: Literal["inbox", "webhook"]
+    channel: Literal["inbox", "webhook", "email"]
     opt_out: bool = Field(default=False, description="Не получать необязательные сообщения")
     digest: bool = Field(default=False, description="Второстепенные — раз в день одной сводкой")
 

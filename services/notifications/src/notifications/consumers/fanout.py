@@ -25,7 +25,15 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_spine.handlers import Scope, TransactionalHandler
 from mentornet_spine.upsert import upsert
-from notifications.adapters.tables import deliveries, messages, pair_members, preferences, schools, webhooks
+from notifications.adapters.tables import (
+    deliveries,
+    emails,
+    messages,
+    pair_members,
+    preferences,
+    schools,
+    webhooks,
+)
 from notifications.domain.messages import render
 from notifications.domain.preferences import Preference, inbox_state, webhook_wanted
 from notifications.domain.rules import Audience, Channel, Rule, rules_by_event
@@ -43,8 +51,9 @@ class FanOut(TransactionalHandler):
     name = "notifications-fanout"
     sources = ("registry", "programs")
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], email: bool = False) -> None:
         self.rules = rules_by_event(rules)
+        self.email = email  # an SMTP server is configured
         self.event_types = frozenset({*self.rules, *(cls.__name__ for cls in STATUS), "PairFormed"})
 
     async def apply(
@@ -79,7 +88,7 @@ class FanOut(TransactionalHandler):
                 [],
             )
         for rule in self.rules.get(envelope.type, []):
-            await notify(conn, rule, envelope, event)
+            await notify(conn, rule, envelope, event, self.email)
 
 
 async def _people(conn: AsyncConnection, event: DomainEvent, side: str) -> list[str]:
@@ -126,7 +135,9 @@ async def _preferences(
     return {r.recipient: Preference(r.opt_out, r.digest) for r in rows}
 
 
-async def notify(conn: AsyncConnection, rule: Rule, envelope: Envelope, event: DomainEvent) -> None:
+async def notify(
+    conn: AsyncConnection, rule: Rule, envelope: Envelope, event: DomainEvent, email: bool = False
+) -> None:
     message = render(rule.template, event=event, tenant=envelope.tenant)
     now = datetime.now(UTC)
     to = await recipients(conn, rule, envelope, event)
@@ -155,6 +166,35 @@ async def notify(conn: AsyncConnection, rule: Rule, envelope: Envelope, event: D
             and webhook_wanted(rule.priority, hook_prefs.get(r["recipient"]))
         ]
         await queue_webhooks(conn, wanted, now)
+    if email and Channel.EMAIL in rule.channels:
+        mail_prefs = await _preferences(conn, to, Channel.EMAIL)
+        addressable = [
+            r
+            for r in rows
+            if r["recipient"].startswith(("participant:", "school:"))
+            and webhook_wanted(rule.priority, mail_prefs.get(r["recipient"]))
+        ]
+        await queue_emails(conn, addressable, now)
+
+
+async def queue_emails(conn: AsyncConnection, rows: list[dict[str, Any]], now: datetime) -> None:
+    await upsert(
+        conn,
+        emails,
+        [
+            {
+                "id": uuid.uuid5(r["id"], "email"),
+                "message_id": r["id"],
+                "recipient": r["recipient"],
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for r in rows
+        ],
+        ["message_id"],
+        [],
+    )
 
 
 async def queue_webhooks(conn: AsyncConnection, school_messages: list[dict[str, Any]], now: datetime) -> int:

@@ -25,4 +25,5 @@ def inbox_state(priority: Priority, preference: Preference | None) -> str:
 
 
 def webhook_wanted(priority: Priority, preference: Preference | None) -> bool:
+    """Whether an outbound channel (webhook, e-mail) carries the message."""
     return priority is Priority.MANDATORY or preference is None or not preference.opt_out

@@ -20,6 +20,7 @@ class Audience(StrEnum):
 class Channel(StrEnum):
     INBOX = "inbox"
     WEBHOOK = "webhook"
+    EMAIL = "email"  # to people and to the school's official address
 
 
 class Priority(StrEnum):

@@ -42,6 +42,19 @@ def upgrade() -> None:
         "ix_notifications_deliveries_due", "notifications_deliveries", ["status", "next_attempt_at"]
     )
     op.create_table(
+        "notifications_emails",
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("message_id", sa.Uuid, nullable=False),
+        sa.Column("recipient", sa.String(80), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("last_error", sa.String(500)),
+        sa.Column("sent_at", UTCDateTime()),
+        sa.UniqueConstraint("message_id", name="uq_notifications_email_message"),
+    )
+    op.create_index("ix_notifications_emails_due", "notifications_emails", ["status", "next_attempt_at"])
+    op.create_table(
         "notifications_idempotency",
         sa.Column("key", sa.String(200), primary_key=True),
         sa.Column("subject", sa.String(200), primary_key=True),
@@ -105,5 +118,6 @@ def downgrade() -> None:
     op.drop_table("notifications_pair_members")
     op.drop_table("notifications_messages")
     op.drop_table("notifications_idempotency")
+    op.drop_table("notifications_emails")
     op.drop_table("notifications_deliveries")
     op.drop_table("notifications_broadcasts")
