@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import text
 
 from mentornet_auth import Role
-from mentornet_events.catalogue.programs import PairDissolved, ProgrammeCompleted
-from mentornet_events.vocabulary import DissolutionReason, MentoringForm
+from mentornet_events.catalogue.programs import PairDissolved, ProgrammeCompleted, RoadmapItemOverdue
+from mentornet_events.vocabulary import DeficitArea, DissolutionReason, MentoringForm
 from notifications.domain.webhooks import verify
 from tests.integration.support import eventually
 from tests.monitoring.scenario import Script
@@ -266,3 +266,55 @@ async def test_low_priority_messages_wait_for_one_daily_digest(post_office: Any)
         digest = (await inbox(post, curator))[0]
         assert digest["subject"] == "Сводка уведомлений за 30.05.2027"
         assert digest["body"].count("Программа наставничества завершена") == 2
+
+
+async def test_scheduled_reminders_reach_the_right_people_once(post_office: Any) -> None:
+    async with post_office() as post:
+        script = Script()
+        await post.connected(script, ["s1"])
+        script.pair("P1", "s1", date(2026, 9, 10), "T1", "T2", MentoringForm.TEACHER_TEACHER)
+        script.roadmap(
+            "P1", "s1", date(2026, 9, 11), 1, {"soon": date(2026, 10, 5), "late": date(2026, 9, 20)}
+        )
+        script.emit(
+            f"roadmap-{script.id('P1')}",
+            "s1",
+            date(2026, 9, 21),
+            RoadmapItemOverdue(
+                pair_id=script.id("P1"),
+                item_id=script.id("late"),
+                direction=DeficitArea.METHODOLOGICAL,
+                due_on=date(2026, 9, 20),
+                detected_on=date(2026, 9, 21),
+            ),
+        )
+        script.meeting("M1", "P1", "s1", date(2026, 9, 25))
+        script.feedback("M1", "P1", "s1", date(2026, 9, 25), "mentee", (5, 5, 5, 5))
+        await post.publish([e for e in script.envelopes if e[0] == "programs"])
+        mentor = post.headers(Role.MENTOR, municipality="m1", school="s1", participant_id=script.id("T1"))
+        mentee = post.headers(Role.MENTEE, municipality="m1", school="s1", participant_id=script.id("T2"))
+        curator = post.headers(Role.SCHOOL_CURATOR, municipality="m1", school="s1")
+
+        async def overdue_told() -> bool:  # the event itself notified mentor, mentee and school
+            return any(m["subject"] == "Просрочен пункт дорожной карты" for m in await inbox(post, curator))
+
+        await eventually(overdue_told)
+        reminders = post.app.state.reminders
+        today = date(2026, 9, 30)
+        await reminders.run_once(today)
+        await reminders.run_once(today)  # a second run (or replica) tells nobody twice
+
+        def subjects(messages: list[dict[str, Any]]) -> list[str]:
+            return sorted(m["subject"] for m in messages if m["source_type"] != "PairFormed")
+
+        assert subjects(await inbox(post, mentor)) == [
+            "Заполните форму обратной связи по встрече",  # the mentor owes the form
+            "Просрочен пункт дорожной карты",
+            "Скоро срок пункта дорожной карты",
+        ]
+        assert subjects(await inbox(post, mentee)) == [
+            "Просрочен пункт дорожной карты",
+            "Скоро срок пункта дорожной карты",
+        ]
+        assert "Пункт дорожной карты всё ещё просрочен" in subjects(await inbox(post, curator))
+        assert subjects(await inbox(post, curator)).count("Пункт дорожной карты всё ещё просрочен") == 1

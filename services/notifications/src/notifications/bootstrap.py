@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from notifications.api import routes
 from notifications.application.dispatcher import Dispatcher
 from notifications.application.mailer import Mailer, SmtpSettings
 from notifications.application.notifications import Notifications
+from notifications.application.reminders import Reminders
 from notifications.consumers.fanout import FanOut
 from notifications.domain.rules import load_rules
 from notifications.domain.webhooks import DeliveryPolicy
@@ -51,7 +53,9 @@ def create_app(
 ) -> FastAPI:
     own = notifications_settings or NotificationsSettings()
     email = bool(own.smtp_host and own.registry_password)
-    runtime = ServiceRuntime(settings, handlers=[FanOut(load_rules(), email)], migrations=[MIGRATIONS])
+    rules = load_rules()
+    runtime = ServiceRuntime(settings, handlers=[FanOut(rules, email)], migrations=[MIGRATIONS])
+    reminders = Reminders(runtime.engine, rules, email)
     dispatcher = Dispatcher(
         runtime.engine,
         webhook_client,
@@ -85,9 +89,10 @@ def create_app(
                 await asyncio.wait_for(stop.wait(), own.digest_every_s)
             if not stop.is_set():
                 try:
+                    await reminders.run_once(date.today())
                     await notifications.make_digests()
                 except Exception:
-                    log.exception("daily digest failed; next one as scheduled")
+                    log.exception("daily reminders or digest failed; next ones as scheduled")
 
     async def start_dispatcher() -> None:
         stop.clear()
@@ -109,6 +114,7 @@ def create_app(
     app = create_http_app(runtime, "MentorNet — уведомления")
     app.state.notifications = notifications
     app.state.dispatcher = dispatcher
+    app.state.reminders = reminders
     authenticator = Authenticator(
         jwks or jwks_from_url(f"{own.registry_url.rstrip('/')}/.well-known/jwks.json")
     )

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 
 from mentornet_spine.idempotency import idempotency_table
 from mentornet_spine.tables import UTCDateTime
@@ -24,6 +36,33 @@ pair_members = Table(
     Column("pair_id", Uuid, primary_key=True),
     Column("participant_id", Uuid, primary_key=True),
     Column("side", String(10), nullable=False),
+)
+
+#: roadmap items and meetings as the reminders need them (from the programs service's events)
+items = Table(
+    "notifications_items",
+    metadata,
+    Column("item_id", Uuid, primary_key=True),
+    Column("pair_id", Uuid, nullable=False),
+    Column("school", String(32), nullable=False),
+    Column("municipality", String(32), nullable=False),
+    Column("due_on", Date),
+    Column("revision", Integer, nullable=False),
+    Column("completed", Boolean, nullable=False, default=False),
+    Column("overdue_since", Date),
+    Index("ix_notifications_items_due", "completed", "due_on"),
+)
+
+meetings = Table(
+    "notifications_meetings",
+    metadata,
+    Column("meeting_id", Uuid, primary_key=True),
+    Column("pair_id", Uuid, nullable=False),
+    Column("school", String(32), nullable=False),
+    Column("municipality", String(32), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("mentor_form", Boolean, nullable=False),
+    Column("mentee_form", Boolean, nullable=False),
 )
 
 #: one per source (event or broadcast) and recipient: the unique key is what makes fan-out exactly once

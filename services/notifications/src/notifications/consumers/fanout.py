@@ -11,11 +11,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mentornet_events import DomainEvent, Envelope
-from mentornet_events.catalogue.programs import PairFormed
+from mentornet_events.catalogue.programs import (
+    FeedbackSubmitted,
+    MeetingHeld,
+    PairFormed,
+    RoadmapItemCompleted,
+    RoadmapItemOverdue,
+    RoadmapSet,
+)
 from mentornet_events.catalogue.registry import (
     SchoolApplied,
     SchoolConnected,
@@ -28,13 +35,15 @@ from mentornet_spine.upsert import upsert
 from notifications.adapters.tables import (
     deliveries,
     emails,
+    items,
+    meetings,
     messages,
     pair_members,
     preferences,
     schools,
     webhooks,
 )
-from notifications.domain.messages import render
+from notifications.domain.messages import Message, render
 from notifications.domain.preferences import Preference, inbox_state, webhook_wanted
 from notifications.domain.rules import Audience, Channel, Rule, rules_by_event
 
@@ -54,7 +63,10 @@ class FanOut(TransactionalHandler):
     def __init__(self, rules: list[Rule], email: bool = False) -> None:
         self.rules = rules_by_event(rules)
         self.email = email  # an SMTP server is configured
-        self.event_types = frozenset({*self.rules, *(cls.__name__ for cls in STATUS), "PairFormed"})
+        remembered = {"PairFormed", "RoadmapSet", "RoadmapItemCompleted", "RoadmapItemOverdue", "MeetingHeld"}
+        self.event_types = frozenset(
+            {*self.rules, *(cls.__name__ for cls in STATUS), *remembered, "FeedbackSubmitted"}
+        )
 
     async def apply(
         self, conn: AsyncConnection, scope: Scope, envelope: Envelope, event: DomainEvent
@@ -87,24 +99,66 @@ class FanOut(TransactionalHandler):
                 ["pair_id", "participant_id"],
                 [],
             )
+        await _remember(conn, envelope, event)
         for rule in self.rules.get(envelope.type, []):
             await notify(conn, rule, envelope, event, self.email)
 
 
+async def _remember(conn: AsyncConnection, envelope: Envelope, event: DomainEvent) -> None:
+    """What the scheduled reminders look at: roadmap items and their dates, meetings and their forms."""
+    place = {"school": envelope.tenant.school or "", "municipality": envelope.tenant.municipality or ""}
+    if isinstance(event, RoadmapSet):
+        await upsert(
+            conn,
+            items,
+            [
+                {
+                    "item_id": i.item_id,
+                    "pair_id": event.pair_id,
+                    "due_on": i.due_on,
+                    "revision": event.revision,
+                    "completed": False,
+                    **place,
+                }
+                for i in event.items
+            ],
+            ["item_id"],
+            ["due_on", "revision"],
+            newer="revision",
+        )
+    elif isinstance(event, RoadmapItemCompleted):
+        await conn.execute(update(items).where(items.c.item_id == event.item_id).values(completed=True))
+    elif isinstance(event, RoadmapItemOverdue):
+        await conn.execute(
+            update(items).where(items.c.item_id == event.item_id).values(overdue_since=event.detected_on)
+        )
+    elif isinstance(event, MeetingHeld):
+        row = {"meeting_id": event.meeting_id, "pair_id": event.pair_id, "held_on": event.held_on, **place}
+        await upsert(
+            conn, meetings, [{**row, "mentor_form": False, "mentee_form": False}], ["meeting_id"], []
+        )
+    elif isinstance(event, FeedbackSubmitted):
+        column = "mentor_form" if event.respondent_role == "mentor" else "mentee_form"
+        await conn.execute(
+            update(meetings).where(meetings.c.meeting_id == event.meeting_id).values(**{column: True})
+        )
+
+
+async def pair_people(conn: AsyncConnection, pair_id: Any, side: str) -> list[str]:
+    ids = await conn.scalars(
+        select(pair_members.c.participant_id).where(
+            pair_members.c.pair_id == pair_id, pair_members.c.side == side
+        )
+    )
+    return [f"participant:{pid}" for pid in ids]
+
+
 async def _people(conn: AsyncConnection, event: DomainEvent, side: str) -> list[str]:
     ids = getattr(event, f"{side}_ids", None)
-    if ids is None:
-        pair_id = getattr(event, "pair_id", None)
-        if pair_id is None:
-            return []
-        ids = list(
-            await conn.scalars(
-                select(pair_members.c.participant_id).where(
-                    pair_members.c.pair_id == pair_id, pair_members.c.side == side
-                )
-            )
-        )
-    return [f"participant:{pid}" for pid in ids]
+    if ids is not None:
+        return [f"participant:{pid}" for pid in ids]
+    pair_id = getattr(event, "pair_id", None)
+    return [] if pair_id is None else await pair_people(conn, pair_id, side)
 
 
 async def recipients(conn: AsyncConnection, rule: Rule, envelope: Envelope, event: DomainEvent) -> list[str]:
@@ -139,14 +193,27 @@ async def notify(
     conn: AsyncConnection, rule: Rule, envelope: Envelope, event: DomainEvent, email: bool = False
 ) -> None:
     message = render(rule.template, event=event, tenant=envelope.tenant)
-    now = datetime.now(UTC)
     to = await recipients(conn, rule, envelope, event)
+    await deliver(conn, rule, envelope.event_id, envelope.type, to, message, email)
+
+
+async def deliver(
+    conn: AsyncConnection,
+    rule: Rule,
+    source_id: uuid.UUID,
+    source_type: str,
+    to: list[str],
+    message: Message,
+    email: bool = False,
+) -> None:
+    """A message per recipient, once per source (the unique key), and its outbound deliveries."""
+    now = datetime.now(UTC)
     inbox_prefs = await _preferences(conn, to, Channel.INBOX)
     rows: list[dict[str, Any]] = [
         {
-            "id": uuid.uuid5(envelope.event_id, recipient),  # the same message on every redelivery
-            "source_id": envelope.event_id,
-            "source_type": envelope.type,
+            "id": uuid.uuid5(source_id, recipient),  # the same message on every redelivery
+            "source_id": source_id,
+            "source_type": source_type,
             "recipient": recipient,
             "priority": rule.priority.value,
             "subject": message.subject,

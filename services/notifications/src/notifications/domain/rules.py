@@ -36,6 +36,8 @@ class Rule:
     priority: Priority
     to: tuple[Audience, ...]
     channels: tuple[Channel, ...]
+    #: for the scheduled rules: how many days before (due soon) or after (overdue, no form)
+    days: int | None = None
 
 
 def parse_rules(raw: object) -> list[Rule]:
@@ -51,6 +53,7 @@ def parse_rules(raw: object) -> list[Rule]:
                     priority=Priority(item.get("priority", "normal")),
                     to=tuple(Audience(a) for a in item["to"]),
                     channels=tuple(Channel(c) for c in item["channels"]),
+                    days=int(item["days"]) if "days" in item else None,
                 )
             )
         except (KeyError, TypeError, ValueError) as error:

@@ -64,6 +64,28 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_table(
+        "notifications_items",
+        sa.Column("item_id", sa.Uuid, primary_key=True),
+        sa.Column("pair_id", sa.Uuid, nullable=False),
+        sa.Column("school", sa.String(32), nullable=False),
+        sa.Column("municipality", sa.String(32), nullable=False),
+        sa.Column("due_on", sa.Date),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("completed", sa.Boolean, nullable=False),
+        sa.Column("overdue_since", sa.Date),
+    )
+    op.create_index("ix_notifications_items_due", "notifications_items", ["completed", "due_on"])
+    op.create_table(
+        "notifications_meetings",
+        sa.Column("meeting_id", sa.Uuid, primary_key=True),
+        sa.Column("pair_id", sa.Uuid, nullable=False),
+        sa.Column("school", sa.String(32), nullable=False),
+        sa.Column("municipality", sa.String(32), nullable=False),
+        sa.Column("held_on", sa.Date, nullable=False),
+        sa.Column("mentor_form", sa.Boolean, nullable=False),
+        sa.Column("mentee_form", sa.Boolean, nullable=False),
+    )
+    op.create_table(
         "notifications_messages",
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("source_id", sa.Uuid, nullable=False),
@@ -117,6 +139,8 @@ def downgrade() -> None:
     op.drop_table("notifications_preferences")
     op.drop_table("notifications_pair_members")
     op.drop_table("notifications_messages")
+    op.drop_table("notifications_meetings")
+    op.drop_table("notifications_items")
     op.drop_table("notifications_idempotency")
     op.drop_table("notifications_emails")
     op.drop_table("notifications_deliveries")
