@@ -163,3 +163,25 @@ async def test_a_municipality_cannot_read_another_municipality(observatory: Obse
     assert (await observatory.client.get("/indicators/schools/s2", headers=school)).status_code == 404
     own = await observatory.get("/indicators/schools/s1?period=2026/2027", school)
     assert own["figures"]["pairs"]["formed"] == 3
+
+
+async def test_newly_broken_risk_rules_are_raised_once_per_school_and_period(
+    observatory: Observatory,
+) -> None:
+    await observatory.publish(academic_year().envelopes)
+    await observatory.settled()
+    watch = observatory.app.state.risk_watch
+    first = await watch.run_once()
+    assert first > 0 and await watch.run_once() == 0
+    subjects = observatory.subjects
+    messages = await eventually(
+        lambda: stream_messages(
+            observatory.js, subjects.stream("monitoring"), subjects.service_wildcard("monitoring")
+        )
+    )
+    raised = [json.loads(m.data) for m in messages]
+    by_school = {(e["tenant"]["school"], e["payload"]["code"]) for e in raised}
+    assert len(raised) == first == len(by_school)
+    assert ("s3", "no_pairs") in by_school and ("s1", "low_coverage") in by_school
+    assert all(e["tenant"]["municipality"] for e in raised)
+    assert not UUID.findall(json.dumps([e["payload"] for e in raised]))

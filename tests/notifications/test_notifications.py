@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from mentornet_auth import Role
+from mentornet_events.catalogue.monitoring import RiskFlagRaised
 from mentornet_events.catalogue.programs import PairDissolved, ProgrammeCompleted, RoadmapItemOverdue
 from mentornet_events.vocabulary import DeficitArea, DissolutionReason, MentoringForm
 from notifications.domain.webhooks import verify
@@ -318,3 +319,29 @@ async def test_scheduled_reminders_reach_the_right_people_once(post_office: Any)
         ]
         assert "Пункт дорожной карты всё ещё просрочен" in subjects(await inbox(post, curator))
         assert subjects(await inbox(post, curator)).count("Пункт дорожной карты всё ещё просрочен") == 1
+
+
+async def test_a_risk_flag_reaches_the_school_and_its_municipality(post_office: Any) -> None:
+    async with post_office() as post:
+        script = Script()
+        await post.connected(script, ["s1", "s3"])
+        script.emit(
+            "risks-s1-2026-2027",
+            "s1",
+            date(2027, 6, 1),
+            RiskFlagRaised(
+                school="s1", period="2026/2027", code="formalism", rule="Встреч без формы 67% (порог 20%)"
+            ),
+        )
+        await post.publish(script.envelopes[-1:])
+        curator = post.headers(Role.SCHOOL_CURATOR, municipality="m1", school="s1")
+        m1 = post.headers(Role.MUNICIPAL_OPERATOR, municipality="m1")
+        m2 = post.headers(Role.MUNICIPAL_OPERATOR, municipality="m2")
+
+        async def told() -> bool:
+            return any(m["source_type"] == "RiskFlagRaised" for m in await inbox(post, m1))
+
+        await eventually(told)
+        flagged = [m for m in await inbox(post, curator) if m["source_type"] == "RiskFlagRaised"]
+        assert len(flagged) == 1 and "Встреч без формы 67%" in flagged[0]["body"]
+        assert await inbox(post, m2) == []

@@ -7,6 +7,7 @@ for all of them, so knowing one service means knowing all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -73,6 +74,33 @@ class ServiceRuntime:
             [self._observe_backlog],
             description="Events committed, not yet published",
         )
+
+    def every(self, interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+        """Run ``job`` every ``interval_s`` seconds while the service runs (a failure waits for the next)."""
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval_s)
+                if stop.is_set():
+                    break
+                try:
+                    await job()
+                except Exception:
+                    log.exception("%s failed; next run as scheduled", name)
+
+        async def start() -> None:
+            stop.clear()
+            task = asyncio.create_task(loop(), name=name)
+
+            async def finish() -> None:
+                stop.set()
+                await task
+
+            self.on_stop.append(finish)
+
+        self.on_start.append(start)
 
     def _observe_backlog(self, _options: CallbackOptions) -> list[Observation]:
         return [Observation(self._backlog, {"service": self.settings.service})]

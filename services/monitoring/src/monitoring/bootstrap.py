@@ -14,6 +14,7 @@ from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
 from monitoring.api import indicators, reports
 from monitoring.application.monitoring import Monitoring
+from monitoring.application.risk_watch import RiskWatch
 from monitoring.consumers.facts import MonitoringFacts
 from monitoring.settings import MonitoringSettings
 
@@ -41,8 +42,11 @@ def create_app(
     monitoring = Monitoring(
         runtime.engine, runtime.store, facts, own.region, date.today, own.suppression_threshold
     )
+    risk_watch = RiskWatch(runtime.engine, runtime.store, facts, own.region, date.today)
+    runtime.every(own.risk_check_every_s, risk_watch.run_once, "risk-watch")
     app = create_http_app(runtime, "MentorNet — мониторинг")
     app.state.monitoring = monitoring
+    app.state.risk_watch = risk_watch
     install_auth(
         app, Authenticator(jwks or jwks_from_url(f"{own.registry_url.rstrip('/')}/.well-known/jwks.json"))
     )

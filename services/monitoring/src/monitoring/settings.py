@@ -14,3 +14,5 @@ class MonitoringSettings(BaseSettings):
     registry_url: str = Field(default="http://127.0.0.1:8101", validation_alias="MENTORNET_REGISTRY_URL")
     #: counts below this are withheld from the federal feed
     suppression_threshold: int = Field(default=5, ge=2, validation_alias="MONITORING_SUPPRESSION_THRESHOLD")
+    #: how often schools' indicators are checked for newly broken risk rules
+    risk_check_every_s: float = Field(default=86_400, gt=0, validation_alias="MONITORING_RISK_CHECK_EVERY")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import date
 from pathlib import Path
@@ -83,23 +82,15 @@ def create_app(
     notifications = Notifications(runtime.engine, dispatcher.wake)
     stop = asyncio.Event()
 
-    async def daily_digests() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), own.digest_every_s)
-            if not stop.is_set():
-                try:
-                    await reminders.run_once(date.today())
-                    await notifications.make_digests()
-                except Exception:
-                    log.exception("daily reminders or digest failed; next ones as scheduled")
+    async def daily() -> None:
+        await reminders.run_once(date.today())
+        await notifications.make_digests()
+
+    runtime.every(own.digest_every_s, daily, "daily-reminders-and-digest")
 
     async def start_dispatcher() -> None:
         stop.clear()
-        tasks = [
-            asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher"),
-            asyncio.create_task(daily_digests(), name="daily-digests"),
-        ]
+        tasks = [asyncio.create_task(dispatcher.run(stop), name="webhook-dispatcher")]
         if mailer is not None:
             tasks.append(asyncio.create_task(mailer.run(stop), name="mailer"))
 

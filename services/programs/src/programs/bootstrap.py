@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import date
 from pathlib import Path
@@ -44,29 +42,12 @@ def create_app(
     own = programs_settings or ProgramsSettings()
     runtime = ServiceRuntime(settings, handlers=[EligibilityHandler()], migrations=[MIGRATIONS])
     programs = Programs(runtime.engine, runtime.store, date.today)
-    stop = asyncio.Event()
 
-    async def overdue_checks() -> None:
-        while not stop.is_set():
-            try:
-                raised = await programs.check_overdue()
-                if raised:
-                    log.info("roadmap items overdue: %d reported", raised)
-            except Exception:
-                log.exception("overdue check failed; next one as scheduled")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), own.overdue_check_every_s)
+    async def overdue_check() -> None:
+        if raised := await programs.check_overdue():
+            log.info("roadmap items overdue: %d reported", raised)
 
-    async def start_checks() -> None:
-        stop.clear()
-        task = asyncio.create_task(overdue_checks(), name="overdue-checks")
-        runtime.on_stop.append(lambda: _stop(task))
-
-    async def _stop(task: asyncio.Task[None]) -> None:
-        stop.set()
-        await task
-
-    runtime.on_start.append(start_checks)
+    runtime.every(own.overdue_check_every_s, overdue_check, "overdue-check")
     app = create_http_app(runtime, "MentorNet — программы наставничества")
     app.state.programs = programs
     authenticator = Authenticator(

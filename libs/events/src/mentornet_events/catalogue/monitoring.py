@@ -35,3 +35,13 @@ class FederalAggregatesPublished(DomainEvent):
     period: str
     threshold: int = Field(ge=1)
     rows: list[FederalRow]
+
+
+@CATALOGUE.event(service="monitoring", aggregate="risk")
+class RiskFlagRaised(DomainEvent):
+    """A school's indicators newly broke a risk rule in a period (once per school, period and rule)."""
+
+    school: str
+    period: str
+    code: str = Field(description="low_coverage, mentor_overload, formalism, overdue, no_pairs")
+    rule: str = Field(description="The rule and the figure that broke it, in Russian (counts only)")

@@ -58,7 +58,7 @@ STATUS = {
 
 class FanOut(TransactionalHandler):
     name = "notifications-fanout"
-    sources = ("registry", "programs")
+    sources = ("registry", "programs", "monitoring")
 
     def __init__(self, rules: list[Rule], email: bool = False) -> None:
         self.rules = rules_by_event(rules)
