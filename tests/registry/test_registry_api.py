@@ -276,3 +276,21 @@ async def test_a_database_restart_costs_one_503_then_reads_recover(
     assert statuses[0] == 503 and statuses[1:] == [200, 200], statuses
     answer = await network.api.client.get(path, headers=network.school["A"])
     assert answer.json()["code"] == SCHOOLS["A"][0]
+
+
+async def test_only_the_service_role_may_ask_the_directory_for_addresses(network: Network) -> None:
+    query = {"school_codes": [SCHOOLS["A"][0]], "participant_ids": []}
+    for headers in (network.operator, network.curator["A"], network.school["A"]):
+        answer = await network.api.client.post("/directory/addresses", headers=headers, json=query)
+        assert answer.status_code == 403, answer.text
+    await network.api.ok(
+        "POST",
+        "/accounts",
+        network.operator,
+        json={"username": "notifications", "password": "service-password-1", "role": "service"},
+    )
+    service = await network.api.login("notifications", "service-password-1")
+    found = await network.api.ok("POST", "/directory/addresses", service, json=query)
+    assert found == {"participants": {}, "schools": {SCHOOLS["A"][0]: f"office@{SCHOOLS['A'][0]}.example.org"}}
+    # a service token opens nothing else
+    assert (await network.api.client.get(f"/schools/{SCHOOLS['A'][0]}", headers=service)).status_code == 404
