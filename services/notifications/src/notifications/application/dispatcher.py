@@ -38,7 +38,9 @@ class Dispatcher(LeasedWorker):
     ) -> None:
         super().__init__(engine, concurrency, now)
         self.policy = policy or DeliveryPolicy()
-        self.client = client or httpx.AsyncClient(timeout=timeout_s)
+        # as many kept-alive connections as sends in flight (httpx keeps 20 by default)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.client = client or httpx.AsyncClient(timeout=timeout_s, limits=limits)
         self._circuits: dict[str, Circuit] = {}
 
     async def _load(self, conn: AsyncConnection, ids: Sequence[Any]) -> list[Any]:
