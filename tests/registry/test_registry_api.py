@@ -291,6 +291,9 @@ async def test_only_the_service_role_may_ask_the_directory_for_addresses(network
     )
     service = await network.api.login("notifications", "service-password-1")
     found = await network.api.ok("POST", "/directory/addresses", service, json=query)
-    assert found == {"participants": {}, "schools": {SCHOOLS["A"][0]: f"office@{SCHOOLS['A'][0]}.example.org"}}
+    assert found == {
+        "participants": {},
+        "schools": {SCHOOLS["A"][0]: f"office@{SCHOOLS['A'][0]}.example.org"},
+    }
     # a service token opens nothing else
     assert (await network.api.client.get(f"/schools/{SCHOOLS['A'][0]}", headers=service)).status_code == 404
