@@ -48,6 +48,7 @@ class ServiceRuntime:
         self.engine = make_engine(
             settings.database_url,
             schema=settings.database_schema,
+            pool_size=settings.database_pool_size,
             application_name=f"mentornet-{settings.service}",
         )
         self.store = EventStore(self.engine)

@@ -17,6 +17,8 @@ class SpineSettings(BaseSettings):
         default="sqlite+aiosqlite:///.data/mentornet.db", validation_alias="DATABASE_URL"
     )
     database_schema: str | None = Field(default=None, validation_alias="DATABASE_SCHEMA")
+    #: PostgreSQL connections kept open (as many again may open under load)
+    database_pool_size: int = Field(default=10, ge=1, le=500, validation_alias="DATABASE_POOL_SIZE")
     subject_root: str = Field(default="mentornet", validation_alias="MENTORNET_SUBJECT_ROOT")
     stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias="MENTORNET_STREAM_REPLICAS")
     host: str = Field(default="127.0.0.1", validation_alias="HOST")
