@@ -7,10 +7,13 @@ catches up with whatever arrived meanwhile (idempotent through the processed-eve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import MetaData, Table, delete, insert, select, update
@@ -99,6 +102,52 @@ async def _stream_end(js: JetStreamContext, stream: str) -> int:
     return int(info.state.last_seq)
 
 
+#: messages per fetch (and per transaction) when replaying: the fixed cost of a batch (its
+#: transaction, the ledger query, one statement per table) spread over more events
+REPLAY_BATCH = 2000
+#: replaying into empty tables, the planner's statistics are soon wrong (the processed-event
+#: ledger's above all: its duplicate check turns into a filter over the whole generation); they
+#: are refreshed after this many events, then each time the count doubles
+ANALYZE_FIRST = 10_000
+
+
+class _Upkeep:
+    """What autovacuum would do, in time for the replay and the new generation's first readers
+    (PostgreSQL): statistics as the tables fill, then ``VACUUM (ANALYZE)`` of the new tables
+    before the swap (planner figures, and a visibility map for index-only scans)."""
+
+    def __init__(self, engine: AsyncEngine, tables: Tables) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.enabled = engine.dialect.name == "postgresql"
+        self.applied = 0
+        self.next = ANALYZE_FIRST
+
+    async def _run(self, statements: list[str]) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
+            for statement in statements:
+                await conn.exec_driver_sql(statement)
+
+    def _name(self, name: str) -> str:
+        return str(self.engine.dialect.identifier_preparer.quote(name))
+
+    async def advance(self, events: int) -> None:
+        self.applied += events
+        if self.enabled and self.applied >= self.next:
+            self.next = self.applied * 2
+            await self._run([f"ANALYZE {self._name(processed_events.name)}"])
+
+    async def before_swap(self) -> None:
+        if self.enabled:
+            await self._run(
+                [
+                    *(f"VACUUM (ANALYZE) {self._name(t.name)}" for t in self.tables.values()),
+                    f"ANALYZE {self._name(processed_events.name)}",
+                ]
+            )
+
+
 async def _replay_stream(
     engine: AsyncEngine,
     js: JetStreamContext,
@@ -111,9 +160,14 @@ async def _replay_stream(
     catalogue: Catalogue,
     progress: Progress | None,
     refused: list[tuple[int, str]],
-    batch_size: int = 500,
+    upkeep: _Upkeep | None = None,
+    batch_size: int = REPLAY_BATCH,
 ) -> int:
-    """Apply messages ``start..end`` of a source stream; returns how many were read."""
+    """Apply messages ``start..end`` of a source stream; returns how many were read.
+
+    The next batch is fetched while the current one is applied, so that the broker's and the
+    database's round trips overlap.
+    """
     if end < start:
         return 0
     stream = subjects.stream(source)
@@ -129,16 +183,18 @@ async def _replay_stream(
         ),
     )
     seen = 0
+    fetching: asyncio.Future[list[Msg]] | None = None
     try:
-        last = start - 1
-        while last < end:
-            msgs = await sub.fetch(batch_size, timeout=5.0)
+        fetching = asyncio.ensure_future(sub.fetch(batch_size, timeout=5.0))
+        while fetching is not None:
+            msgs = await fetching
+            last = max(m.metadata.sequence.stream for m in msgs)
+            fetching = asyncio.ensure_future(sub.fetch(batch_size, timeout=5.0)) if last < end else None
             batch = [
                 Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}), m.metadata.stream)
                 for m in msgs
                 if m.metadata.sequence.stream <= end
             ]
-            last = max(m.metadata.sequence.stream for m in msgs)
             await process_batch(engine, projection, batch, catalogue, scope)
             refused += [
                 (d.stream_sequence, d.reason) for d in batch if d.outcome in (Outcome.FAILED, Outcome.POISON)
@@ -146,7 +202,13 @@ async def _replay_stream(
             seen += len(batch)
             if progress:
                 progress(len(batch), 0)
+            if upkeep is not None:
+                await upkeep.advance(len(batch))
     finally:
+        if fetching is not None:
+            fetching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetching
         await sub.unsubscribe()
     return seen
 
@@ -172,6 +234,7 @@ async def rebuild(
             delete(processed_events).where(processed_events.c.consumer == projection.ledger(new))
         )
     scope = Scope(projection.ledger(new), projection.tables(new))
+    upkeep = _Upkeep(engine, projection.tables(new))
     ends = {source: await _stream_end(js, subjects.stream(source)) for source in projection.sources}
     if progress:
         progress(0, sum(ends.values()))
@@ -179,8 +242,9 @@ async def rebuild(
     refused: list[tuple[int, str]] = []
     for source, end in ends.items():
         total += await _replay_stream(
-            engine, js, projection, scope, subjects, source, 1, end, catalogue, progress, refused
+            engine, js, projection, scope, subjects, source, 1, end, catalogue, progress, refused, upkeep
         )
+    await upkeep.before_swap()  # the first queries on the new generation plan with real figures
     async with engine.begin() as conn:
         await conn.execute(
             update(projection_generations)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mentornet_events.vocabulary import DeficitArea, EvaluationLevel
 from mentornet_spine.projection import Tables
+from monitoring.consumers.facts import BOTH_FORMS
 from monitoring.domain.periods import Period
 from monitoring.domain.risks import COVERAGE_TARGET, risk_flags
 
@@ -54,10 +55,22 @@ async def _rows(conn: AsyncConnection, query: Select[Any]) -> list[Any]:  # rows
 async def indicators(
     conn: AsyncConnection, t: Tables, area: Area, period: Period, level: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Every indicator for ``area`` in ``period``, per group of ``level`` (None: one group, "*")."""
+    """Every indicator for ``area`` in ``period``, per group of ``level`` (None: one group, "*").
+
+    One statement per group of indicators, each reading its fact tables once: joins instead of a
+    subquery per row (``EXISTS`` in a ``FILTER`` runs once per row of a table of hundreds of
+    thousands), and an aggregate's ``FILTER`` instead of ``CASE`` in ``count(DISTINCT …)``.
+    """
     S, P, R, M, E = t["schools"], t["participants"], t["pairs"], t["members"], t["ends"]
+    RM, IT, D, OV, MT, F = t["roadmaps"], t["items"], t["done"], t["overdue"], t["meetings"], t["feedback"]
     start, end = period.start, period.end
     out: dict[str, dict[str, Any]] = defaultdict(_empty)
+    if conn.dialect.name == "postgresql":
+        # statements over the whole region's facts: compiling them (JIT) costs more than it saves
+        await conn.exec_driver_sql("SET LOCAL jit = off")
+
+    def in_period(column: Any) -> ColumnElement[bool]:
+        return column.between(start, end)  # type: ignore[no-any-return]
 
     # headcounts of connected schools: the denominators of coverage
     for r in await _rows(
@@ -69,9 +82,9 @@ async def indicators(
         out[r.g]["schools"] = r[1]
         out[r.g]["headcounts"] = {"teachers": int(r[2] or 0), "students": int(r[3] or 0)}
 
+    # (as ``NOT EXISTS`` in a ``WHERE``, an anti-join: the planner estimates it well)
     ended = exists().where(E.c.pair_id == R.c.id, E.c.ended_on <= end)
-    active = and_(R.c.formed_on <= end, ~ended)
-    active_pairs = select(R.c.id, R.c.form).where(active).subquery("active_pairs")
+    active_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= end, ~ended).subquery("active_pairs")
 
     # coverage: people (by their own school) in a pair that worked at some time in the period
     ended_before = exists().where(E.c.pair_id == R.c.id, E.c.ended_on < start)
@@ -98,15 +111,19 @@ async def indicators(
     ):
         out[r.g]["coverage"][f"{r.role}s"] = r[2]  # distinct over forms
 
-    # bases
-    mentee_paired = exists().where(
-        M.c.participant_id == P.c.id, M.c.side == "mentee", M.c.pair_id.in_(select(active_pairs.c.id))
-    )
-    mentor_paired = exists().where(
-        M.c.participant_id == P.c.id, M.c.side == "mentor", M.c.pair_id.in_(select(active_pairs.c.id))
-    )
-    is_mentor = and_(P.c.mentor, P.c.mentor_on <= end)
-    is_mentee = and_(P.c.mentee, P.c.mentee_on <= end)
+    # bases, and outcomes (young specialists a year after entering the base, still in it), from
+    # one pass over the participants; whether each is in an active pair, from one over the members
+    members = select(
+        M.c.participant_id.label("id"),
+        func.max(case((M.c.side == "mentee", 1), else_=0)).label("as_mentee"),
+        func.max(case((M.c.side == "mentor", 1), else_=0)).label("as_mentor"),
+    ).join(active_pairs, active_pairs.c.id == M.c.pair_id)
+    if area.municipality or area.school:  # a small area: only its people's pairs
+        members = members.where(M.c.participant_id.in_(select(P.c.id).where(*area.where(P))))
+    in_active = members.group_by(M.c.participant_id).subquery("in_active")
+    kept = ~P.c.erased
+    is_mentor = and_(P.c.mentor, P.c.mentor_on <= end, kept)
+    is_mentee = and_(P.c.mentee, P.c.mentee_on <= end, kept)
     cohort = and_(P.c.young_specialist, P.c.mentee_on <= end - timedelta(days=365))
     for r in await _rows(
         conn,
@@ -114,34 +131,31 @@ async def indicators(
             _group(P, level),
             func.count().filter(is_mentor),
             func.count().filter(is_mentee),
-            func.count().filter(and_(is_mentee, mentee_paired)),
-            func.count().filter(and_(is_mentor, mentor_paired)),
+            func.count().filter(and_(is_mentee, in_active.c.as_mentee == 1)),
+            func.count().filter(and_(is_mentor, in_active.c.as_mentor == 1)),
+            func.count().filter(cohort),
+            func.count().filter(and_(cohort, kept, P.c.mentee)),
+            func.count().filter(kept),
             *(
                 func.count().filter(and_(is_mentee, P.c.deficits.op("&")(1 << i) != 0))
                 for i in range(len(AREAS))
             ),
         )
-        .where(*area.where(P), ~P.c.erased)
-        .group_by("g"),
-    ):
-        bases = out[r.g]["bases"]
-        bases.update(mentors=r[1], mentees=r[2], mentees_in_pair=r[3], mentors_in_pair=r[4])
-        bases["mentees_waiting"] = r[2] - r[3]
-        for i, area_ in enumerate(AREAS):
-            bases["deficits"][area_.value]["mentees"] = r[5 + i]
-    # outcomes: young specialists a year after entering the base, still in it
-    for r in await _rows(
-        conn,
-        select(
-            _group(P, level),
-            func.count().filter(cohort),
-            func.count().filter(and_(cohort, ~P.c.erased, P.c.mentee)),
-        )
+        .select_from(P)
+        .outerjoin(in_active, in_active.c.id == P.c.id)
         .where(*area.where(P))
         .group_by("g"),
     ):
-        out[r.g]["outcomes"]["young_specialists_cohort"] = r[1]
-        out[r.g]["outcomes"]["young_specialists_retained"] = r[2]
+        figures = out[r.g]
+        figures["outcomes"]["young_specialists_cohort"] = r[5]
+        figures["outcomes"]["young_specialists_retained"] = r[6]
+        if not r[7]:
+            continue  # only erased people in this group: no figures of the bases
+        bases = figures["bases"]
+        bases.update(mentors=r[1], mentees=r[2], mentees_in_pair=r[3], mentors_in_pair=r[4])
+        bases["mentees_waiting"] = r[2] - r[3]
+        for i, area_ in enumerate(AREAS):
+            bases["deficits"][area_.value]["mentees"] = r[8 + i]
 
     # deficits covered: the mentee's pair has a mentor with that competency
     mentee_m, mentor_m, mentor_p = M.alias("mentee_m"), M.alias("mentor_m"), P.alias("mentor_p")
@@ -150,7 +164,7 @@ async def indicators(
         conn,
         select(
             _group(P, level),
-            *(func.count(distinct(case((covered.op("&")(1 << i) != 0, P.c.id)))) for i in range(len(AREAS))),
+            *(func.count(distinct(P.c.id)).filter(covered.op("&")(1 << i) != 0) for i in range(len(AREAS))),
         )
         .join(mentee_m, and_(mentee_m.c.participant_id == P.c.id, mentee_m.c.side == "mentee"))
         .join(active_pairs, active_pairs.c.id == mentee_m.c.pair_id)
@@ -162,11 +176,9 @@ async def indicators(
         for i, area_ in enumerate(AREAS):
             out[r.g]["bases"]["deficits"][area_.value]["covered"] = r[1 + i]
 
-    # pairs (by the pair's school)
-
-    def in_period(column: Any) -> ColumnElement[bool]:
-        return column.between(start, end)  # type: ignore[no-any-return]
-
+    # pairs (by the pair's school); in a FILTER a pair's end comes from an outer join (a pair
+    # ends at most once: the ends' key is the pair), not from a subquery per pair
+    active = and_(R.c.formed_on <= end, or_(E.c.pair_id.is_(None), E.c.ended_on > end))
     for r in await _rows(
         conn,
         select(
@@ -174,6 +186,8 @@ async def indicators(
             func.count().filter(in_period(R.c.formed_on)),
             func.count().filter(active),
         )
+        .select_from(R)
+        .outerjoin(E, E.c.pair_id == R.c.id)
         .where(*area.where(R))
         .group_by("g"),
     ):
@@ -218,7 +232,6 @@ async def indicators(
         pairs["mentors_overloaded"] = r[3]
 
     # roadmaps
-    RM, IT, D, OV, MT, F = t["roadmaps"], t["items"], t["done"], t["overdue"], t["meetings"], t["feedback"]
     for r in await _rows(
         conn,
         select(_group(R, level), func.count())
@@ -252,33 +265,27 @@ async def indicators(
         .group_by("g"),
     ):
         out[r.g]["roadmaps"]["overdue"] = r[1]
-    first = (
-        select(MT.c.pair_id, func.min(MT.c.held_on).label("first_on"))
-        .group_by(MT.c.pair_id)
-        .subquery("first")
+    # the first meeting of each pair formed in the period (an index gives each pair's first)
+    first_on = (
+        select(func.min(MT.c.held_on)).where(MT.c.pair_id == R.c.id).scalar_subquery().label("first_on")
     )
     days = await _rows(
         conn,
-        select(_group(R, level), R.c.formed_on, first.c.first_on)
-        .join(first, first.c.pair_id == R.c.id)
-        .where(*area.where(R), in_period(R.c.formed_on)),
+        select(_group(R, level), R.c.formed_on, first_on).where(*area.where(R), in_period(R.c.formed_on)),
     )
     waits: dict[str, list[int]] = defaultdict(list)
     for r in days:
-        waits[r.g].append((r.first_on - r.formed_on).days)
+        if r.first_on is not None:
+            waits[r.g].append((r.first_on - r.formed_on).days)
     for g, values in waits.items():
         out[g]["roadmaps"]["days_to_first_meeting"] = round(sum(values) / len(values), 1)
 
-    # feedback
+    # feedback; the distinct count apart, on the few rows it needs (a DISTINCT aggregate makes the
+    # whole statement sort its rows by group)
     levels = [level_.value for level_ in EvaluationLevel]
     for r in await _rows(
         conn,
-        select(
-            _group(R, level),
-            func.count(),
-            *(func.avg(F.c[name]) for name in levels),
-            func.count(distinct(case((and_(F.c.role == "mentee", F.c.wants_to_become_mentor), F.c.pair_id)))),
-        )
+        select(_group(R, level), func.count(), *(func.avg(F.c[name]) for name in levels))
         .select_from(F)
         .join(R, R.c.id == F.c.pair_id)
         .where(*area.where(R), in_period(F.c.submitted_on))
@@ -287,14 +294,24 @@ async def indicators(
         fb = out[r.g]["feedback"]
         fb["forms"] = r[1]
         fb["mean_scores"] = {name: round(float(r[2 + i]), 2) for i, name in enumerate(levels)}
-        out[r.g]["outcomes"]["want_to_become_mentors"] = r[2 + len(levels)]
-    both = and_(
-        exists().where(F.c.meeting_id == MT.c.id, F.c.role == "mentor"),
-        exists().where(F.c.meeting_id == MT.c.id, F.c.role == "mentee"),
-    )
     for r in await _rows(
         conn,
-        select(_group(R, level), func.count(), func.count().filter(~both))
+        select(_group(R, level), func.count(distinct(F.c.pair_id)))
+        .select_from(F)
+        .join(R, R.c.id == F.c.pair_id)
+        .where(
+            *area.where(R),
+            in_period(F.c.submitted_on),
+            F.c.role == "mentee",
+            F.c.wants_to_become_mentor,
+        )
+        .group_by("g"),
+    ):
+        out[r.g]["outcomes"]["want_to_become_mentors"] = r[1]
+    # meetings, and those still lacking a side's form (the meeting's row knows its forms)
+    for r in await _rows(
+        conn,
+        select(_group(R, level), func.count(), func.count().filter(MT.c.forms != BOTH_FORMS))
         .select_from(MT)
         .join(R, R.c.id == MT.c.pair_id)
         .where(*area.where(R), in_period(MT.c.held_on))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import Tenant
@@ -48,16 +49,46 @@ class Monitoring:
         self.threshold = threshold
         #: answers per (area, period, level), valid while the stream positions are the same
         self._cache: dict[tuple[Any, ...], tuple[dict[str, int], dict[str, Any]]] = {}
+        #: answers being computed, per (area, period, level) and the positions they were asked at
+        self._computing: dict[tuple[Any, ...], asyncio.Task[dict[str, Any]]] = {}
 
     async def _figures(self, area: Area, period: Period, level: str | None) -> dict[str, Any]:
-        """Indicators with the stream positions they reflect ("as of"); cached per position."""
+        """Indicators with the stream positions they reflect ("as of"); cached per position.
+
+        Requests for the same figures at the same positions share one computation: under load
+        (or when events keep arriving) a dozen readers of the region cost one set of queries.
+        """
+        async with self.reads.connect() as conn:
+            positions = await self._positions(conn)
+        key = (area, period, level)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == positions:
+            return cached[1]
+        flight = (key, tuple(sorted(positions.items())))
+        computing = self._computing.get(flight)
+        if computing is None:
+            computing = asyncio.create_task(self._compute(key, area, period, level))
+            self._computing[flight] = computing
+
+            def forget(done: asyncio.Task[dict[str, Any]]) -> None:
+                self._computing.pop(flight, None)
+                if not done.cancelled():
+                    done.exception()  # retrieved, should every reader have gone away
+
+            computing.add_done_callback(forget)
+        # a reader that goes away does not cancel the others' answer
+        return await asyncio.shield(computing)
+
+    async def _positions(self, conn: AsyncConnection) -> dict[str, int]:
+        scope = await self.facts.scope(conn)
+        return {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
+
+    async def _compute(
+        self, key: tuple[Any, ...], area: Area, period: Period, level: str | None
+    ) -> dict[str, Any]:
         async with self.reads.connect() as conn:
             scope = await self.facts.scope(conn)
             positions = {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
-            key = (area, period, level)
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] == positions:
-                return cached[1]
             groups = await indicators(conn, scope.state, area, period, level)
         answer = {
             "period": {"key": period.key, "start": period.start, "end": period.end},

@@ -4,6 +4,8 @@ Every event becomes rows keyed by what it is about, written with "insert or merg
 result does not depend on arrival order: a pair formed before the registry's event about its
 mentee reached monitoring still counts right once that event arrives, because indicators are
 computed from the facts when asked (``monitoring.application.indicators``), never accumulated.
+(A meeting's row also says which sides' feedback forms exist for it: a union of facts, the same
+whether the meeting or a form comes first.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -23,7 +26,9 @@ from sqlalchemy import (
     Table,
     Uuid,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from mentornet_events import DomainEvent, Envelope
 from mentornet_events.catalogue.programs import (
@@ -50,11 +55,14 @@ from mentornet_events.catalogue.registry import (
     SchoolSuspended,
 )
 from mentornet_events.vocabulary import BaseKind, DeficitArea, EvaluationLevel
+from mentornet_spine import upsert as generic
 from mentornet_spine.handlers import Delivery, Scope
 from mentornet_spine.projection import Projection, Tables
-from monitoring.adapters.upsert import upsert
 
 AREAS = list(DeficitArea)
+#: the feedback forms a meeting has, as bits: both sides' = 3
+FORMS = {"mentor": 1, "mentee": 2}
+BOTH_FORMS = 3
 STATUS = {
     SchoolApplied: "applied",
     SchoolConnected: "connected",
@@ -104,7 +112,7 @@ class MonitoringFacts(Projection):
     )
 
     def define_tables(self, metadata: MetaData, suffix: str) -> Tables:
-        def table(name: str, *columns: Column[Any]) -> Table:
+        def table(name: str, *columns: Column[Any] | Index) -> Table:
             return Table(f"monitoring_{name}{suffix}", metadata, *columns)
 
         return {
@@ -187,11 +195,15 @@ class MonitoringFacts(Projection):
                 Column("pair_id", Uuid, nullable=False, index=True),
                 Column("detected_on", Date, nullable=False),
             ),
+            # a meeting, and which sides' feedback forms exist for it (bits: FORMS); a form that
+            # comes first leaves a row without a date, which the meeting's own event completes
             "meetings": table(
                 "meetings",
                 Column("id", Uuid, primary_key=True),
-                Column("pair_id", Uuid, nullable=False, index=True),
-                Column("held_on", Date, nullable=False),
+                Column("pair_id", Uuid, nullable=False),
+                Column("held_on", Date),
+                Column("forms", SmallInteger, nullable=False),
+                Index(f"ix_monitoring_meetings{suffix}_pair_id_held_on", "pair_id", "held_on"),
             ),
             "feedback": table(
                 "feedback",
@@ -404,10 +416,18 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         ]
     if isinstance(event, MeetingHeld):
         return [
-            ("meetings:new", {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": event.held_on})
+            (
+                "meetings:held",
+                {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": event.held_on, "forms": 0},
+            )
         ]
     if isinstance(event, FeedbackSubmitted):
+        form = FORMS.get(event.respondent_role, 0)
         return [
+            (
+                "meetings:forms",
+                {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": None, "forms": form},
+            ),
             (
                 "feedback:new",
                 {
@@ -418,7 +438,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
                     **{level.value: score for level, score in event.scores.items()},
                     "wants_to_become_mentor": event.wants_to_become_mentor,
                 },
-            )
+            ),
         ]
     return []
 
@@ -450,9 +470,18 @@ async def _write(conn: AsyncConnection, table: Table, kind: str, rows: list[dict
     unique: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         unique[tuple(row[k] for k in keys)] = row
-    rows = list(unique.values())
     name = table.name.split("monitoring_", 1)[1].rsplit("_g", 1)[0]
-    if kind == "new":
+    if kind == "forms":  # the forms of a meeting add up (bitwise or), whatever their order
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            unique[key] = {**unique[key], "forms": unique[key]["forms"] | row["forms"]}
+    rows = list(unique.values())
+    if name == "meetings":
+        if kind == "held":  # the first meeting event wins, also over a form that came before it
+            await upsert(conn, table, rows, keys, ["pair_id", "held_on"], when_null="held_on")
+        else:
+            await upsert(conn, table, rows, keys, [], merge_bits="forms")
+    elif kind == "new":
         await upsert(conn, table, rows, keys, [])  # facts that never change: first one wins
     elif name == "schools":
         columns = ["status"] if kind == "status" else ["teachers", "students"]
@@ -489,3 +518,106 @@ async def _write(conn: AsyncConnection, table: Table, kind: str, rows: list[dict
             await upsert(conn, table, full, keys, [*columns, "attrs_v"], newer="attrs_v")
     else:
         raise ValueError(f"no merge rule for {table.name} / {kind}")
+
+
+#: PostgreSQL array types of the columns' types, for ``unnest``
+_ARRAY_TYPES: list[tuple[type[TypeEngine[Any]], str]] = [
+    (Uuid, "uuid[]"),
+    (Date, "date[]"),
+    (Boolean, "bool[]"),
+    (SmallInteger, "int2[]"),
+    (Integer, "int4[]"),
+    (String, "text[]"),
+]
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
+
+
+def _array_type(column: Column[Any]) -> str:
+    for kind, name in _ARRAY_TYPES:
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(f"no array type for {column.table.name}.{column.name} ({column.type})")
+
+
+def _statement(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    update: Sequence[str],
+    rule: tuple[str, str | None],
+) -> str:
+    """``INSERT … SELECT * FROM unnest($1::t1[], …) ON CONFLICT …``: one text per table and rule,
+    prepared once; the rows travel as one array per column (asyncpg encodes them in C)."""
+    key = (table.name, tuple(columns), tuple(keys), tuple(update), rule)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        q = conn.dialect.identifier_preparer.quote
+        name = q(table.name)
+        arrays = ", ".join(f"${i}::{_array_type(table.c[c])}" for i, c in enumerate(columns, 1))
+        sql = (
+            f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) "
+        )
+        how, column = rule
+        if how == "bits":
+            assert column is not None
+            c = q(column)
+            merged = f"{name}.{c} | EXCLUDED.{c}"
+            sql += f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
+        elif not update:
+            sql += "DO NOTHING"
+        else:
+            sql += "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update)
+            if how == "newer":
+                sql += f" WHERE EXCLUDED.{q(column or '')} > {name}.{q(column or '')}"
+            elif how == "null":
+                sql += f" WHERE {name}.{q(column or '')} IS NULL"
+        _STATEMENTS[key] = sql
+    return sql
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+    newer: str | None = None,
+    *,
+    when_null: str | None = None,
+    merge_bits: str | None = None,
+) -> None:
+    """Insert ``rows``; on a key conflict set the ``update`` columns (none: keep the existing row).
+
+    With ``newer`` the existing row changes only if the incoming value of that column is greater
+    (an older event arriving late cannot undo a newer one); with ``when_null`` only while that
+    column is still empty; ``merge_bits`` ors the incoming bits of that column into the row's.
+    On PostgreSQL one prepared statement whatever the number of rows (one array per column),
+    elsewhere a multi-row ``INSERT … ON CONFLICT`` (``mentornet_spine.upsert``).
+    """
+    if not rows:
+        return
+    options = (("newer", newer), ("null", when_null), ("bits", merge_bits))
+    rule: tuple[str, str | None] = next(((how, c) for how, c in options if c), ("", None))
+    if conn.dialect.name == "postgresql":
+        columns = [c.name for c in table.columns if c.name in rows[0]]
+        arrays = tuple([row[c] for row in rows] for c in columns)
+        await conn.exec_driver_sql(_statement(conn, table, columns, keys, update, rule), arrays)
+        return
+    if rule[0] in ("", "newer"):
+        await generic.upsert(conn, table, rows, keys, update, newer)
+        return
+    statement = sqlite.insert(table).values(list(rows))
+    excluded = statement.excluded
+    column = table.c[rule[1] or ""]
+    if rule[0] == "null":
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: excluded[c] for c in update}, where=column.is_(None)
+        )
+    else:
+        merged = column.op("|")(excluded[column.name])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={column.name: merged}, where=merged != column
+        )
+    await conn.execute(statement)
