@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
@@ -53,6 +53,12 @@ async def if_match(
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def versioned(response: Response, version: int, **more: Any) -> dict[str, Any]:
+    """A command's answer: the aggregate's new version, also as the ETag for the next If-Match."""
+    response.headers["ETag"] = f'"{version}"'
+    return {"version": version, **more}
 
 
 def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:

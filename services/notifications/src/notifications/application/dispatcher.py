@@ -117,7 +117,7 @@ class Dispatcher(LeasedWorker):
     async def _record(
         self, row: Any, status: str, attempts: int, next_at: datetime, error: str | None, sent: bool = False
     ) -> None:
-        circuit = self._circuits.get(row.school) or Circuit(row.failures, row.open_until)
+        circuit = self._circuit(row)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(deliveries)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from mentornet_spine.http import IfMatch
+from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
 from programs.application.schemas import (
     CompletionIn,
@@ -21,11 +21,6 @@ from programs.application.schemas import (
 )
 
 router = APIRouter(tags=["pairs"])
-
-
-def _version(response: Response, version: int, **more: Any) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{version}"'
-    return {"version": version, **more}
 
 
 @router.get("/pairs", summary="Мои пары (наставник, наставляемый)")
@@ -42,7 +37,7 @@ async def get_pair(pair_id: UUID, principal: CurrentPrincipal, programs: Program
 async def dissolve(
     pair_id: UUID, data: DissolveIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    return _version(response, await programs.dissolve(principal, pair_id, data))
+    return versioned(response, await programs.dissolve(principal, pair_id, data))
 
 
 @router.get("/pairs/{pair_id}/roadmap", summary="Дорожная карта пары")
@@ -63,7 +58,7 @@ async def set_roadmap(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.set_roadmap(principal, pair_id, data, expected))
+    return versioned(response, await programs.set_roadmap(principal, pair_id, data, expected))
 
 
 @router.post("/pairs/{pair_id}/roadmap/from-template", summary="Дорожная карта по шаблону")
@@ -75,7 +70,7 @@ async def from_template(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(
+    return versioned(
         response, await programs.roadmap_from_template(principal, pair_id, data.template, expected)
     )
 
@@ -89,7 +84,7 @@ async def complete_item(
     programs: ProgramsDep,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.complete_item(principal, pair_id, item_id, data))
+    return versioned(response, await programs.complete_item(principal, pair_id, item_id, data))
 
 
 @router.post("/pairs/{pair_id}/meetings", status_code=201, summary="Провести встречу")
@@ -97,7 +92,7 @@ async def hold_meeting(
     pair_id: UUID, data: MeetingIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
     meeting_id, version = await programs.hold_meeting(principal, pair_id, data)
-    return _version(response, version, id=meeting_id)
+    return versioned(response, version, id=meeting_id)
 
 
 @router.post(
@@ -111,7 +106,7 @@ async def submit_feedback(
     programs: ProgramsDep,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.submit_feedback(principal, pair_id, meeting_id, data))
+    return versioned(response, await programs.submit_feedback(principal, pair_id, meeting_id, data))
 
 
 @router.post(

@@ -8,16 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from mentornet_spine.http import IfMatch
+from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
 from programs.application.schemas import DocumentIn, PairIn, ProgrammeCompletionIn, ProgrammeIn, StageIn
 
 router = APIRouter(tags=["programmes"])
-
-
-def _version(response: Response, version: int, **more: Any) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{version}"'
-    return {"version": version, **more}
 
 
 @router.post("/programmes", status_code=201, summary="Запустить программу наставничества")
@@ -25,7 +20,7 @@ async def launch(
     data: ProgrammeIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
     programme_id, version = await programs.launch(principal, data)
-    return _version(response, version, id=programme_id)
+    return versioned(response, version, id=programme_id)
 
 
 @router.get("/programmes", summary="Программы в пределах доступа")
@@ -55,7 +50,7 @@ async def change_stage(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.change_stage(principal, programme_id, data, expected))
+    return versioned(response, await programs.change_stage(principal, programme_id, data, expected))
 
 
 @router.post("/programmes/{programme_id}/documents", summary="Внести локальный акт (приказ)")
@@ -67,7 +62,7 @@ async def record_document(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.record_document(principal, programme_id, data, expected))
+    return versioned(response, await programs.record_document(principal, programme_id, data, expected))
 
 
 @router.get("/programmes/{programme_id}/candidates", summary="Наставники для наставляемого, с объяснением")
@@ -93,7 +88,7 @@ async def form_pair(
     programme_id: UUID, data: PairIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
     pair_id, version = await programs.form_pair(principal, programme_id, data)
-    return _version(response, version, id=pair_id)
+    return versioned(response, version, id=pair_id)
 
 
 @router.get("/programmes/{programme_id}/pairs", summary="Пары программы")
@@ -112,4 +107,4 @@ async def complete(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return _version(response, await programs.complete_programme(principal, programme_id, data, expected))
+    return versioned(response, await programs.complete_programme(principal, programme_id, data, expected))

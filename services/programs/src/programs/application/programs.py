@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
@@ -297,17 +297,7 @@ class Programs:
     async def _eligible(
         self, conn: AsyncConnection, ids: Sequence[UUID]
     ) -> dict[UUID, pair_domain.Eligibility]:
-        # a mentor's load counts the mentees of their active pairs
-        mentee_counts: dict[UUID, int] = {}
-        pair_rows = await conn.execute(
-            select(pair_members.c.participant_id, pairs.c.mentee_ids)
-            .join(pairs, pairs.c.id == pair_members.c.pair_id)
-            .where(
-                pair_members.c.side == "mentor", pair_members.c.active, pair_members.c.participant_id.in_(ids)
-            )
-        )
-        for r in pair_rows:
-            mentee_counts[r.participant_id] = mentee_counts.get(r.participant_id, 0) + len(r.mentee_ids)
+        mentee_counts = await _mentor_loads(conn, ids)
         rows = await conn.execute(select(eligible).where(eligible.c.id.in_(ids)))
         return {
             r.id: pair_domain.Eligibility(
@@ -339,13 +329,7 @@ class Programs:
                     )
                 )
             )
-            loads: dict[UUID, int] = {}
-            for r in await conn.execute(
-                select(pair_members.c.participant_id, pairs.c.mentee_ids)
-                .join(pairs, pairs.c.id == pair_members.c.pair_id)
-                .where(pair_members.c.side == "mentor", pair_members.c.active)
-            ):
-                loads[r.participant_id] = loads.get(r.participant_id, 0) + len(r.mentee_ids)
+            loads = await _mentor_loads(conn)
             paired = set(
                 await conn.scalars(
                     select(pair_members.c.participant_id).where(
@@ -729,9 +713,9 @@ class Programs:
                         roadmap_items.c.due_on < today,
                         roadmap_items.c.completed_on.is_(None),
                         pairs.c.status == "active",
-                        and_(
-                            (roadmap_items.c.overdue_for.is_(None))
-                            | (roadmap_items.c.overdue_for != roadmap_items.c.due_on)
+                        or_(
+                            roadmap_items.c.overdue_for.is_(None),
+                            roadmap_items.c.overdue_for != roadmap_items.c.due_on,
                         ),
                     )
                     .distinct()
@@ -756,6 +740,21 @@ class Programs:
             except ConcurrencyConflict:
                 continue  # someone changed the roadmap meanwhile; the next check sees it anew
         return raised
+
+
+async def _mentor_loads(conn: AsyncConnection, mentor_ids: Sequence[UUID] | None = None) -> dict[UUID, int]:
+    """A mentor's load: the mentees of their active pairs (of the given mentors, or of all)."""
+    query = (
+        select(pair_members.c.participant_id, pairs.c.mentee_ids)
+        .join(pairs, pairs.c.id == pair_members.c.pair_id)
+        .where(pair_members.c.side == "mentor", pair_members.c.active)
+    )
+    if mentor_ids is not None:
+        query = query.where(pair_members.c.participant_id.in_(mentor_ids))
+    loads: dict[UUID, int] = {}
+    for r in await conn.execute(query):
+        loads[r.participant_id] = loads.get(r.participant_id, 0) + len(r.mentee_ids)
+    return loads
 
 
 def _maybe(enum: type[E], value: str | None) -> E | None:

@@ -7,16 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from mentornet_spine.http import IfMatch
+from mentornet_spine.http import IfMatch, versioned
 from registry.api.deps import RegistryDep
 from registry.application.schemas import Headcounts, MunicipalityIn, Reason, SchoolIn
 
 router = APIRouter(tags=["schools"])
-
-
-def _version(response: Response, version: int) -> dict[str, int]:
-    response.headers["ETag"] = f'"{version}"'
-    return {"version": version}
 
 
 @router.post("/municipalities", status_code=201, summary="Зарегистрировать муниципалитет")
@@ -36,12 +31,12 @@ async def list_municipalities(principal: CurrentPrincipal, registry: RegistryDep
 async def register_school(
     data: SchoolIn, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return _version(response, await registry.register_school(principal, data))
+    return versioned(response, await registry.register_school(principal, data))
 
 
 @router.post("/schools/applications", status_code=202, summary="Подать заявку на подключение")
 async def apply_school(data: SchoolIn, registry: RegistryDep, response: Response) -> dict[str, int]:
-    return _version(response, await registry.register_school(None, data))
+    return versioned(response, await registry.register_school(None, data))
 
 
 @router.get("/schools", summary="Организации в пределах доступа")
@@ -64,7 +59,7 @@ async def get_school(
 async def approve(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
-    return _version(response, await registry.approve_school(principal, code, expected))
+    return versioned(response, await registry.approve_school(principal, code, expected))
 
 
 @router.post("/schools/{code}/suspend", summary="Приостановить")
@@ -76,14 +71,14 @@ async def suspend(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    return _version(response, await registry.suspend_school(principal, code, data.reason, expected))
+    return versioned(response, await registry.suspend_school(principal, code, data.reason, expected))
 
 
 @router.post("/schools/{code}/resume", summary="Возобновить")
 async def resume(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
-    return _version(response, await registry.resume_school(principal, code, expected))
+    return versioned(response, await registry.resume_school(principal, code, expected))
 
 
 @router.post("/schools/{code}/disconnect", summary="Отключить")
@@ -95,7 +90,7 @@ async def disconnect(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    return _version(response, await registry.disconnect_school(principal, code, data.reason, expected))
+    return versioned(response, await registry.disconnect_school(principal, code, data.reason, expected))
 
 
 @router.put("/schools/{code}/headcounts", summary="Численность педагогов и обучающихся")
@@ -107,7 +102,7 @@ async def headcounts(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    return _version(
+    return versioned(
         response, await registry.update_headcounts(principal, code, data.teachers, data.students, expected)
     )
 
@@ -116,7 +111,7 @@ async def headcounts(
 async def refresh(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return _version(response, await registry.refresh_bases(principal, code))
+    return versioned(response, await registry.refresh_bases(principal, code))
 
 
 @router.post(
@@ -133,4 +128,4 @@ async def issue_credentials(code: str, principal: CurrentPrincipal, registry: Re
 async def revoke_credentials(
     code: str, client_id: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return _version(response, await registry.revoke_credentials(principal, code, client_id))
+    return versioned(response, await registry.revoke_credentials(principal, code, client_id))
