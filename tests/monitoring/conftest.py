@@ -67,8 +67,12 @@ class Observatory:
 
         await eventually(check)
 
-    async def get(self, url: str, headers: dict[str, str] | None = None) -> Any:
-        answer = await self.client.get(url, headers=headers or self.region_operator)
+    async def get(self, url: str, headers: dict[str, str] | None = None, fresh: bool = True) -> Any:
+        """GET as the region's operator (or ``headers``); ``fresh``: at the current positions."""
+        asked = dict(headers or self.region_operator)
+        if fresh:
+            asked["Cache-Control"] = "no-cache"
+        answer = await self.client.get(url, headers=asked)
         assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text}"
         return answer.json()
 

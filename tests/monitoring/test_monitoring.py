@@ -185,3 +185,24 @@ async def test_newly_broken_risk_rules_are_raised_once_per_school_and_period(
     assert ("s3", "no_pairs") in by_school and ("s1", "low_coverage") in by_school
     assert all(e["tenant"]["municipality"] for e in raised)
     assert not UUID.findall(json.dumps([e["payload"] for e in raised]))
+
+
+async def test_the_dashboard_follows_the_events_without_asking_for_fresh_figures(
+    observatory: Observatory,
+) -> None:
+    script = academic_year()
+    await observatory.publish([e for e in script.envelopes if e[0] == "registry"])
+    await observatory.settled()
+    before = await observatory.get(YEAR, fresh=False)
+    assert before["figures"]["pairs"]["formed"] == 0 and before["computed_at"]
+    await observatory.publish([e for e in script.envelopes if e[0] == "programs"])
+
+    async def caught_up() -> bool:
+        answer = await observatory.get(YEAR, fresh=False)  # as a dashboard asks: never kept waiting long
+        try:
+            check_year(answer["figures"])
+        except AssertionError:
+            return False
+        return True
+
+    await eventually(caught_up)

@@ -40,8 +40,16 @@ def create_app(
     facts = MonitoringFacts()
     runtime = ServiceRuntime(settings, handlers=[facts])
     monitoring = Monitoring(
-        runtime.engine, runtime.store, facts, own.region, date.today, own.suppression_threshold
+        runtime.engine,
+        runtime.store,
+        facts,
+        own.region,
+        date.today,
+        own.suppression_threshold,
+        fresh_budget_s=own.fresh_budget_ms / 1000,
+        max_staleness_s=own.max_staleness_s,
     )
+    runtime.every(own.refresh_every_s, monitoring.refresh, "refresh-figures")
     risk_watch = RiskWatch(runtime.engine, runtime.store, facts, own.region, date.today)
     runtime.every(own.risk_check_every_s, risk_watch.run_once, "risk-watch")
     app = create_http_app(runtime, "MentorNet — мониторинг")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished
-from monitoring.api.deps import MonitoringDep
+from monitoring.api.deps import FreshDep, MonitoringDep
 
 router = APIRouter(tags=["indicators"])
 PeriodQuery = Query(
@@ -18,32 +18,46 @@ PeriodQuery = Query(
 )
 
 
-@router.get("/indicators/schools/{code}", summary="Показатели организации")
+FRESHNESS = (
+    "Ответ — самые свежие показатели, какие удаётся посчитать за доли секунды; иначе предыдущие "
+    "(их позиции потоков — в as_of, время расчёта — в computed_at, не старше нескольких секунд под "
+    "нагрузкой), пока новые считаются. Заголовок Cache-Control: no-cache требует показатели на "
+    "текущие позиции."
+)
+
+
+@router.get("/indicators/schools/{code}", summary="Показатели организации", description=FRESHNESS)
 async def school(
-    code: str, principal: CurrentPrincipal, monitoring: MonitoringDep, period: str | None = PeriodQuery
+    code: str,
+    principal: CurrentPrincipal,
+    monitoring: MonitoringDep,
+    fresh: FreshDep,
+    period: str | None = PeriodQuery,
 ) -> dict[str, Any]:
-    return await monitoring.school(principal, code, period)
+    return await monitoring.school(principal, code, period, fresh)
 
 
-@router.get("/indicators/municipalities/{code}", summary="Показатели муниципалитета")
+@router.get("/indicators/municipalities/{code}", summary="Показатели муниципалитета", description=FRESHNESS)
 async def municipality(
     code: str,
     principal: CurrentPrincipal,
     monitoring: MonitoringDep,
+    fresh: FreshDep,
     period: str | None = PeriodQuery,
     by_school: bool = False,
 ) -> dict[str, Any]:
-    return await monitoring.municipality(principal, code, period, by_school)
+    return await monitoring.municipality(principal, code, period, by_school, fresh)
 
 
-@router.get("/indicators/region", summary="Показатели региона (панель института)")
+@router.get("/indicators/region", summary="Показатели региона (панель института)", description=FRESHNESS)
 async def region(
     principal: CurrentPrincipal,
     monitoring: MonitoringDep,
+    fresh: FreshDep,
     period: str | None = PeriodQuery,
     by: Literal["municipality", "school"] | None = None,
 ) -> dict[str, Any]:
-    return await monitoring.region(principal, period, by)
+    return await monitoring.region(principal, period, by, fresh)
 
 
 @router.get("/federal/aggregates", summary="Обезличенные агрегаты для федерального уровня")

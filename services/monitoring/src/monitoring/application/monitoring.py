@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from mentornet_spine.db import reader
 from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import EventStore
+from monitoring.application.answers import Answers
 from monitoring.application.indicators import ALL, Area, blank, indicators
 from monitoring.application.report import Level, YearlyReport
 from monitoring.consumers.facts import MonitoringFacts
@@ -25,9 +25,10 @@ from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, su
 
 SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
 LEVELS = (None, "municipality", "school")
-CACHE_SIZE = 512
 #: a report's figures and breakdown are read again when the streams moved between the reads
 REPORT_ATTEMPTS = 3
+#: what the indicators answer: an area, a period, a level of breakdown (None: the area's own)
+Question = tuple[Area, Period, str | None]
 
 
 class Monitoring:
@@ -39,6 +40,8 @@ class Monitoring:
         region: str,
         today: Callable[[], date],
         threshold: int = DEFAULT_THRESHOLD,
+        fresh_budget_s: float = 0.05,
+        max_staleness_s: float = 60.0,
     ) -> None:
         self.engine = engine
         self.reads = reader(engine)
@@ -47,45 +50,31 @@ class Monitoring:
         self.home = region
         self.today = today
         self.threshold = threshold
-        #: answers per (area, period, level), valid while the stream positions are the same
-        self._cache: dict[tuple[Any, ...], tuple[dict[str, int], dict[str, Any]]] = {}
-        #: answers being computed, per (area, period, level) and the positions they were asked at
-        self._computing: dict[tuple[Any, ...], asyncio.Task[dict[str, Any]]] = {}
+        self.answers: Answers[Question] = Answers(
+            self._compute, budget_s=fresh_budget_s, max_age_s=max_staleness_s
+        )
+        self.answers.ask((Area(region), self._period(None), None))  # the institute's dashboard
 
-    async def _figures(self, area: Area, period: Period, level: str | None) -> dict[str, Any]:
-        """Indicators with the stream positions they reflect ("as of"); cached per position.
-
-        Requests for the same figures at the same positions share one computation: under load
-        (or when events keep arriving) a dozen readers of the region cost one set of queries.
-        """
+    async def _figures(
+        self, area: Area, period: Period, level: str | None, fresh: bool = False
+    ) -> dict[str, Any]:
+        """Indicators with the stream positions they reflect ("as of"), see ``Answers``."""
         async with self.reads.connect() as conn:
             positions = await self._positions(conn)
-        key = (area, period, level)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == positions:
-            return cached[1]
-        flight = (key, tuple(sorted(positions.items())))
-        computing = self._computing.get(flight)
-        if computing is None:
-            computing = asyncio.create_task(self._compute(key, area, period, level))
-            self._computing[flight] = computing
+        return await self.answers.get((area, period, level), positions, fresh)
 
-            def forget(done: asyncio.Task[dict[str, Any]]) -> None:
-                self._computing.pop(flight, None)
-                if not done.cancelled():
-                    done.exception()  # retrieved, should every reader have gone away
-
-            computing.add_done_callback(forget)
-        # a reader that goes away does not cancel the others' answer
-        return await asyncio.shield(computing)
+    async def refresh(self) -> int:
+        """Recompute the answers asked for recently that new events made old (a periodic job)."""
+        async with self.reads.connect() as conn:
+            positions = await self._positions(conn)
+        return await self.answers.refresh(positions)
 
     async def _positions(self, conn: AsyncConnection) -> dict[str, int]:
         scope = await self.facts.scope(conn)
         return {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
 
-    async def _compute(
-        self, key: tuple[Any, ...], area: Area, period: Period, level: str | None
-    ) -> dict[str, Any]:
+    async def _compute(self, question: Question) -> tuple[dict[str, int], dict[str, Any]]:
+        area, period, level = question
         async with self.reads.connect() as conn:
             scope = await self.facts.scope(conn)
             positions = {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
@@ -93,12 +82,10 @@ class Monitoring:
         answer = {
             "period": {"key": period.key, "start": period.start, "end": period.end},
             "as_of": positions,
+            "computed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "figures": groups if level else groups.get(ALL) or blank(),
         }
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[key] = (positions, answer)
-        return answer
+        return positions, answer
 
     async def _school_place(self, code: str) -> Tenant:
         async with self.reads.connect() as conn:
@@ -108,14 +95,22 @@ class Monitoring:
             raise NotFound(f"Организация {code} не найдена")
         return Tenant(region=row.region, municipality=row.municipality or None, school=code)
 
-    async def school(self, principal: Principal, code: str, period: str | None) -> dict[str, Any]:
+    async def school(
+        self, principal: Principal, code: str, period: str | None, fresh: bool = False
+    ) -> dict[str, Any]:
         place = await self._school_place(code)
         if principal.role in (Role.MENTOR, Role.MENTEE) or not principal.can_access(place):
             raise NotFound(f"Организация {code} не найдена")
-        return await self._figures(Area(place.region, place.municipality, code), self._period(period), None)
+        area = Area(place.region, place.municipality, code)
+        return await self._figures(area, self._period(period), None, fresh)
 
     async def municipality(
-        self, principal: Principal, code: str, period: str | None, by_school: bool = False
+        self,
+        principal: Principal,
+        code: str,
+        period: str | None,
+        by_school: bool = False,
+        fresh: bool = False,
     ) -> dict[str, Any]:
         allowed = principal.role is Role.REGIONAL_OPERATOR or (
             principal.role is Role.MUNICIPAL_OPERATOR and principal.municipality == code
@@ -123,14 +118,16 @@ class Monitoring:
         if not allowed or principal.region != self.home:
             raise AccessDenied("Показатели муниципалитета доступны его оператору и региону")
         level = "school" if by_school else None
-        return await self._figures(Area(self.home, code), self._period(period), level)
+        return await self._figures(Area(self.home, code), self._period(period), level, fresh)
 
-    async def region(self, principal: Principal, period: str | None, by: str | None = None) -> dict[str, Any]:
+    async def region(
+        self, principal: Principal, period: str | None, by: str | None = None, fresh: bool = False
+    ) -> dict[str, Any]:
         if principal.role is not Role.REGIONAL_OPERATOR or principal.region != self.home:
             raise AccessDenied("Показатели региона доступны региональному оператору")
         if by not in LEVELS:
             raise NotFound(f"Нет разбивки «{by}»: municipality или school")
-        return await self._figures(Area(self.home), self._period(period), by)
+        return await self._figures(Area(self.home), self._period(period), by, fresh)
 
     def _period(self, text: str | None) -> Period:
         return parse_period(text, self.today())
@@ -141,8 +138,8 @@ class Monitoring:
         if principal.role not in (Role.FEDERAL_CONSUMER, Role.REGIONAL_OPERATOR):
             raise AccessDenied("Федеральная выгрузка доступна федеральному уровню и региону")
         chosen = self._period(period)
-        region = (await self._figures(Area(self.home), chosen, None))["figures"]
-        municipalities = (await self._figures(Area(self.home), chosen, "municipality"))["figures"]
+        region = (await self._figures(Area(self.home), chosen, None, fresh=True))["figures"]
+        municipalities = (await self._figures(Area(self.home), chosen, "municipality", fresh=True))["figures"]
         rows = [self._federal_row(None, region)]
         rows += [self._federal_row(code, figures) for code, figures in sorted(municipalities.items())]
         return FederalAggregatesPublished(period=chosen.key, threshold=self.threshold, rows=rows)
@@ -209,19 +206,19 @@ class Monitoring:
         for _ in range(REPORT_ATTEMPTS):
             if level == "school":
                 assert code
-                own = await self.school(principal, code, period)
+                own = await self.school(principal, code, period, fresh=True)
                 answers = [own, {**own, "figures": {code: own["figures"]}}]
             elif level == "municipality":
                 assert code
                 answers = [
-                    await self.municipality(principal, code, period),
-                    await self.municipality(principal, code, period, by_school=True),
+                    await self.municipality(principal, code, period, fresh=True),
+                    await self.municipality(principal, code, period, by_school=True, fresh=True),
                 ]
             elif level == "region":
                 answers = [
-                    await self.region(principal, period),
-                    await self.region(principal, period, "municipality"),
-                    await self.region(principal, period, "school"),
+                    await self.region(principal, period, fresh=True),
+                    await self.region(principal, period, "municipality", fresh=True),
+                    await self.region(principal, period, "school", fresh=True),
                 ]
             else:
                 raise InvalidCommand("Уровень отчёта: school, municipality или region", "level")

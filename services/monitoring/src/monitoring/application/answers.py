@@ -1,0 +1,121 @@
+"""Answers kept per question and per stream positions: computed once, served while the next one is.
+
+Computing the region's figures from the facts takes most of a second at a region's scale, and
+events keep moving the positions all day. So a reader gets the freshest answer that can be had
+within a small budget: a new computation if it finishes in time, else the previous answer (its
+"as of" positions say how old it is) while the computation goes on for the next reader. Answers
+asked for recently are recomputed in the background as events arrive, so readers rarely wait and
+what they see is seldom more than one computation behind. A reader may insist on the current
+positions (``fresh``): reports and exports do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+Positions = dict[str, int]
+Key = TypeVar("Key", bound=Hashable)
+#: a computation that joined late is followed by at most this many more for a ``fresh`` reader
+FRESH_ATTEMPTS = 3
+
+
+def covers(newer: Positions, older: Positions) -> bool:
+    """Whether an answer at ``newer`` reflects everything one at ``older`` does."""
+    return all(newer.get(stream, 0) >= sequence for stream, sequence in older.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    positions: Positions
+    body: dict[str, Any]
+    computed_at: float
+
+
+class Answers(Generic[Key]):
+    def __init__(
+        self,
+        compute: Callable[[Key], Awaitable[tuple[Positions, dict[str, Any]]]],
+        *,
+        budget_s: float,
+        max_age_s: float,
+        hot_for_s: float = 600.0,
+        size: int = 512,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._compute = compute
+        self.budget_s = budget_s
+        self.max_age_s = max_age_s
+        self.hot_for_s = hot_for_s
+        self.size = size
+        self.clock = clock
+        self._held: dict[Key, Answer] = {}
+        self._flights: dict[Key, asyncio.Task[Answer]] = {}
+        #: when each question was last asked: the ones kept fresh in the background
+        self._asked: dict[Key, float] = {}
+
+    def ask(self, key: Key) -> None:
+        """Count ``key`` as asked now (a warm-up: the next refresh computes it)."""
+        self._asked[key] = self.clock()
+
+    async def get(self, key: Key, positions: Positions, fresh: bool = False) -> dict[str, Any]:
+        """The answer to ``key`` as of ``positions`` (read by the caller just now), or a bit older."""
+        self.ask(key)
+        held = self._held.get(key)
+        if held is not None and covers(held.positions, positions):
+            return held.body
+        flight = self._flight(key)
+        if not fresh and held is not None and self.clock() - held.computed_at <= self.max_age_s:
+            done, _ = await asyncio.wait({flight}, timeout=self.budget_s)
+            if not done:
+                return held.body
+        answer = await asyncio.shield(flight)
+        for _ in range(FRESH_ATTEMPTS):
+            if not fresh or covers(answer.positions, positions):
+                break
+            # the computation joined had started before the positions this reader saw
+            answer = await asyncio.shield(self._flight(key))
+        return answer.body
+
+    async def refresh(self, positions: Positions) -> int:
+        """Recompute, one at a time, the answers asked for recently that ``positions`` moved past."""
+        now = self.clock()
+        recomputed = 0
+        for key, asked in list(self._asked.items()):
+            if now - asked > self.hot_for_s:
+                del self._asked[key]
+                continue
+            held = self._held.get(key)
+            if held is None or not covers(held.positions, positions):
+                await asyncio.shield(self._flight(key))
+                recomputed += 1
+        return recomputed
+
+    def _flight(self, key: Key) -> asyncio.Task[Answer]:
+        """The computation of ``key`` under way, or a new one: readers of one question share it."""
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.create_task(self._run(key))
+            self._flights[key] = flight
+
+            def forget(done: asyncio.Task[Answer]) -> None:
+                if self._flights.get(key) is done:
+                    del self._flights[key]
+                if not done.cancelled():
+                    done.exception()  # retrieved, should every reader have gone away
+
+            flight.add_done_callback(forget)
+        return flight
+
+    async def _run(self, key: Key) -> Answer:
+        positions, body = await self._compute(key)
+        answer = Answer(positions, body, self.clock())
+        held = self._held.get(key)
+        if held is None or covers(positions, held.positions):
+            if held is None and len(self._held) >= self.size:
+                self._held.clear()
+            self._held[key] = answer
+        return answer

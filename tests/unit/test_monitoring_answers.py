@@ -1,0 +1,99 @@
+"""The monitoring service's answer keeping: fresh when quick, the previous answer while a slow one runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from monitoring.application.answers import Answer, Answers, Positions, covers
+
+
+class Figures:
+    """A computation whose positions the test moves and whose speed it controls."""
+
+    def __init__(self) -> None:
+        self.positions: Positions = {"registry": 1}
+        self.runs = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self, key: str) -> tuple[Positions, dict[str, Any]]:
+        self.runs += 1
+        seen = dict(self.positions)  # read first, as the service reads its positions first
+        await self.gate.wait()
+        return seen, {"key": key, "as_of": seen}
+
+
+def test_covers_compares_every_stream() -> None:
+    assert covers({"a": 2, "b": 1}, {"a": 1})
+    assert not covers({"a": 2}, {"a": 1, "b": 1})
+
+
+async def test_an_answer_is_computed_once_per_positions() -> None:
+    figures = Figures()
+    answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60)
+    first = await asyncio.gather(*(answers.get("region", figures.positions) for _ in range(5)))
+    assert figures.runs == 1 and all(a["as_of"] == {"registry": 1} for a in first)
+    assert await answers.get("region", {"registry": 1}) is first[0] and figures.runs == 1
+
+
+async def test_a_slow_computation_serves_the_previous_answer_and_a_fresh_reader_waits() -> None:
+    figures = Figures()
+    answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60)
+    await answers.get("region", figures.positions)
+    figures.positions = {"registry": 2}
+    figures.gate.clear()  # the next computation is slow
+    quick = await asyncio.wait_for(answers.get("region", figures.positions), 1)
+    assert quick["as_of"] == {"registry": 1}  # the previous one, saying how old it is
+    fresh = asyncio.create_task(answers.get("region", figures.positions, fresh=True))
+    await asyncio.sleep(0.1)
+    assert not fresh.done()
+    figures.gate.set()
+    assert (await fresh)["as_of"] == {"registry": 2} and figures.runs == 2  # joined the one under way
+
+
+async def test_answers_older_than_the_limit_are_not_served() -> None:
+    now = [0.0]
+    figures = Figures()
+    answers: Answers[str] = Answers(figures, budget_s=0.01, max_age_s=10, clock=lambda: now[0])
+    await answers.get("region", figures.positions)
+    figures.positions, now[0] = {"registry": 2}, 11.0
+    figures.gate.clear()
+    waiting = asyncio.create_task(answers.get("region", figures.positions))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    figures.gate.set()
+    assert (await waiting)["as_of"] == {"registry": 2}
+
+
+async def test_refresh_recomputes_what_was_asked_recently_and_lets_the_rest_go() -> None:
+    now = [0.0]
+    figures = Figures()
+    answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60, hot_for_s=100, clock=lambda: now[0])
+    answers.ask("warm-up")
+    assert await answers.refresh(figures.positions) == 1  # computed before anyone asks
+    assert await answers.get("warm-up", figures.positions) == {"key": "warm-up", "as_of": {"registry": 1}}
+    assert figures.runs == 1
+    await answers.get("other", figures.positions)
+    assert await answers.refresh(figures.positions) == 0  # nothing moved
+    figures.positions, now[0] = {"registry": 3}, 50.0
+    await answers.get("other", figures.positions)  # asked again at 50
+    now[0] = 120.0  # "warm-up" last asked at 0: cold now
+    assert await answers.refresh(figures.positions) == 0  # "other" already at 3, "warm-up" dropped
+    figures.positions = {"registry": 4}
+    assert await answers.refresh(figures.positions) == 1
+    assert (await answers.get("other", figures.positions))["as_of"] == {"registry": 4}
+
+
+async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
+    figures = Figures()
+    answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60)
+    figures.gate.clear()
+    slow = asyncio.create_task(answers.get("region", {"registry": 1}))
+    await asyncio.sleep(0.01)
+    figures.positions = {"registry": 5}
+    answers._held["region"] = Answer({"registry": 5}, {"as_of": {"registry": 5}}, 0.0)  # a newer one landed
+    figures.gate.set()
+    assert (await slow)["as_of"] == {"registry": 1}
+    assert (await answers.get("region", {"registry": 5}))["as_of"] == {"registry": 5}
+
