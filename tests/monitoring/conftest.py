@@ -1,10 +1,11 @@
-"""The monitoring service in-process on its own PostgreSQL schema, fed over real JetStream."""
+"""The monitoring service in-process on its own PostgreSQL schema (or SQLite), fed over real JetStream."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,13 +80,20 @@ class Observatory:
 
 @pytest.fixture
 async def observatory(
-    nats_url: str, subjects: Subjects, postgres_url: str, js: JetStreamContext
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    nats_url: str,
+    subjects: Subjects,
+    postgres_url: str,
+    js: JetStreamContext,
 ) -> AsyncIterator[Observatory]:
-    schema = await create_schema(postgres_url, "monitoring")
+    """On PostgreSQL; ``parametrize("observatory", ["sqlite"], indirect=True)`` for the embedded one."""
+    embedded = getattr(request, "param", "postgresql") == "sqlite"
+    schema = None if embedded else await create_schema(postgres_url, "monitoring")
     settings = SpineSettings(
         service="monitoring",
         nats_url=nats_url,
-        database_url=postgres_url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'monitoring.db'}" if embedded else postgres_url,
         database_schema=schema,
         subject_root=subjects.root,
     )
@@ -100,4 +108,5 @@ async def observatory(
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
         async with httpx.AsyncClient(transport=transport, base_url="http://monitoring") as client:
             yield Observatory(app, client, issuer, js, subjects)
-    await drop_schema(postgres_url, schema)
+    if schema:
+        await drop_schema(postgres_url, schema)

@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from mentornet_auth import Role
 from mentornet_spine.projection import rebuild
 from tests.integration.support import eventually, stream_messages
@@ -59,6 +61,7 @@ def check_year(f: dict[str, Any]) -> None:
     assert {r["code"] for r in f["risks"]} == {"low_coverage", "formalism", "overdue"}
 
 
+@pytest.mark.parametrize("observatory", ["sqlite", "postgresql"], indirect=True)
 async def test_a_scripted_year_gives_the_hand_computed_figures(observatory: Observatory) -> None:
     script = academic_year()
     await observatory.publish(script.envelopes)

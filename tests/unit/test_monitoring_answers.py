@@ -33,8 +33,10 @@ async def test_an_answer_is_computed_once_per_positions() -> None:
     figures = Figures()
     answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60)
     first = await asyncio.gather(*(answers.get("region", figures.positions) for _ in range(5)))
-    assert figures.runs == 1 and all(a["as_of"] == {"registry": 1} for a in first)
-    assert await answers.get("region", {"registry": 1}) is first[0] and figures.runs == 1
+    assert figures.runs == 1 and all(a.body["as_of"] == {"registry": 1} for a in first)
+    again = await answers.get("region", {"registry": 1})
+    assert again is first[0] and figures.runs == 1
+    assert again.json() is again.json() and again.json() == b'{"key":"region","as_of":{"registry":1}}'
 
 
 async def test_a_slow_computation_serves_the_previous_answer_and_a_fresh_reader_waits() -> None:
@@ -44,12 +46,12 @@ async def test_a_slow_computation_serves_the_previous_answer_and_a_fresh_reader_
     figures.positions = {"registry": 2}
     figures.gate.clear()  # the next computation is slow
     quick = await asyncio.wait_for(answers.get("region", figures.positions), 1)
-    assert quick["as_of"] == {"registry": 1}  # the previous one, saying how old it is
+    assert quick.body["as_of"] == {"registry": 1}  # the previous one, saying how old it is
     fresh = asyncio.create_task(answers.get("region", figures.positions, fresh=True))
     await asyncio.sleep(0.1)
     assert not fresh.done()
     figures.gate.set()
-    assert (await fresh)["as_of"] == {"registry": 2} and figures.runs == 2  # joined the one under way
+    assert (await fresh).body["as_of"] == {"registry": 2} and figures.runs == 2  # joined the one under way
 
 
 async def test_answers_older_than_the_limit_are_not_served() -> None:
@@ -63,7 +65,7 @@ async def test_answers_older_than_the_limit_are_not_served() -> None:
     await asyncio.sleep(0.05)
     assert not waiting.done()
     figures.gate.set()
-    assert (await waiting)["as_of"] == {"registry": 2}
+    assert (await waiting).body["as_of"] == {"registry": 2}
 
 
 async def test_refresh_recomputes_what_was_asked_recently_and_lets_the_rest_go() -> None:
@@ -72,7 +74,10 @@ async def test_refresh_recomputes_what_was_asked_recently_and_lets_the_rest_go()
     answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60, hot_for_s=100, clock=lambda: now[0])
     answers.ask("warm-up")
     assert await answers.refresh(figures.positions) == 1  # computed before anyone asks
-    assert await answers.get("warm-up", figures.positions) == {"key": "warm-up", "as_of": {"registry": 1}}
+    assert (await answers.get("warm-up", figures.positions)).body == {
+        "key": "warm-up",
+        "as_of": {"registry": 1},
+    }
     assert figures.runs == 1
     await answers.get("other", figures.positions)
     assert await answers.refresh(figures.positions) == 0  # nothing moved
@@ -82,7 +87,7 @@ async def test_refresh_recomputes_what_was_asked_recently_and_lets_the_rest_go()
     assert await answers.refresh(figures.positions) == 0  # "other" already at 3, "warm-up" dropped
     figures.positions = {"registry": 4}
     assert await answers.refresh(figures.positions) == 1
-    assert (await answers.get("other", figures.positions))["as_of"] == {"registry": 4}
+    assert (await answers.get("other", figures.positions)).body["as_of"] == {"registry": 4}
 
 
 async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
@@ -94,6 +99,21 @@ async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
     figures.positions = {"registry": 5}
     answers._held["region"] = Answer({"registry": 5}, {"as_of": {"registry": 5}}, 0.0)  # a newer one landed
     figures.gate.set()
-    assert (await slow)["as_of"] == {"registry": 1}
-    assert (await answers.get("region", {"registry": 5}))["as_of"] == {"registry": 5}
+    assert (await slow).body["as_of"] == {"registry": 1}
+    assert (await answers.get("region", {"registry": 5})).body["as_of"] == {"registry": 5}
 
+
+async def test_background_recomputations_of_a_slow_answer_are_spaced_out() -> None:
+    now = [0.0]
+    figures = Figures()
+
+    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
+        now[0] += 1.0  # each computation takes a second
+        return await figures(key)
+
+    answers: Answers[str] = Answers(slow, budget_s=0.05, max_age_s=60, spacing=4, clock=lambda: now[0])
+    await answers.get("region", figures.positions)  # computed from 0 to 1
+    figures.positions, now[0] = {"registry": 2}, 3.0
+    assert await answers.refresh(figures.positions) == 0  # 2 s after: under 4 durations
+    now[0] = 5.0
+    assert await answers.refresh(figures.positions) == 1

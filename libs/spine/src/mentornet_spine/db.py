@@ -30,6 +30,15 @@ def statement_reads(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def snapshot_reads(engine: AsyncEngine) -> AsyncEngine:
+    """For reads of several statements that must agree (figures and the positions they are as of):
+    one snapshot for the whole transaction. SQLite's read transaction is one snapshot already.
+    """
+    if is_sqlite(engine):
+        return reader(engine)
+    return engine.execution_options(isolation_level="REPEATABLE READ")
+
+
 def make_engine(
     url: str,
     *,

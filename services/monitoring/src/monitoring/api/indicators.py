@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished
 from monitoring.api.deps import FreshDep, MonitoringDep
+from monitoring.application.answers import Answer
 
 router = APIRouter(tags=["indicators"])
 PeriodQuery = Query(
@@ -16,6 +17,10 @@ PeriodQuery = Query(
     max_length=9,
     description="2026-09, 2026-Q4 или 2026/2027 (по умолчанию — текущий учебный год)",
 )
+
+
+def _sent(answer: Answer) -> Response:
+    return Response(answer.json(), media_type="application/json")
 
 
 FRESHNESS = (
@@ -26,18 +31,28 @@ FRESHNESS = (
 )
 
 
-@router.get("/indicators/schools/{code}", summary="Показатели организации", description=FRESHNESS)
+@router.get(
+    "/indicators/schools/{code}",
+    summary="Показатели организации",
+    description=FRESHNESS,
+    response_model=dict[str, Any],
+)
 async def school(
     code: str,
     principal: CurrentPrincipal,
     monitoring: MonitoringDep,
     fresh: FreshDep,
     period: str | None = PeriodQuery,
-) -> dict[str, Any]:
-    return await monitoring.school(principal, code, period, fresh)
+) -> Response:
+    return _sent(await monitoring.school(principal, code, period, fresh))
 
 
-@router.get("/indicators/municipalities/{code}", summary="Показатели муниципалитета", description=FRESHNESS)
+@router.get(
+    "/indicators/municipalities/{code}",
+    summary="Показатели муниципалитета",
+    description=FRESHNESS,
+    response_model=dict[str, Any],
+)
 async def municipality(
     code: str,
     principal: CurrentPrincipal,
@@ -45,19 +60,24 @@ async def municipality(
     fresh: FreshDep,
     period: str | None = PeriodQuery,
     by_school: bool = False,
-) -> dict[str, Any]:
-    return await monitoring.municipality(principal, code, period, by_school, fresh)
+) -> Response:
+    return _sent(await monitoring.municipality(principal, code, period, by_school, fresh))
 
 
-@router.get("/indicators/region", summary="Показатели региона (панель института)", description=FRESHNESS)
+@router.get(
+    "/indicators/region",
+    summary="Показатели региона (панель института)",
+    description=FRESHNESS,
+    response_model=dict[str, Any],
+)
 async def region(
     principal: CurrentPrincipal,
     monitoring: MonitoringDep,
     fresh: FreshDep,
     period: str | None = PeriodQuery,
     by: Literal["municipality", "school"] | None = None,
-) -> dict[str, Any]:
-    return await monitoring.region(principal, period, by, fresh)
+) -> Response:
+    return _sent(await monitoring.region(principal, period, by, fresh))
 
 
 @router.get("/federal/aggregates", summary="Обезличенные агрегаты для федерального уровня")

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pydantic_core import to_json
+
 Positions = dict[str, int]
 Key = TypeVar("Key", bound=Hashable)
 #: a computation that joined late is followed by at most this many more for a ``fresh`` reader
@@ -28,11 +30,19 @@ def covers(newer: Positions, older: Positions) -> bool:
     return all(newer.get(stream, 0) >= sequence for stream, sequence in older.items())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
     positions: Positions
     body: dict[str, Any]
     computed_at: float
+    took_s: float = 0.0
+    _json: bytes | None = None
+
+    def json(self) -> bytes:
+        """The body as JSON, encoded once however many readers get it (a region's table is megabytes)."""
+        if self._json is None:
+            self._json = to_json(self.body)
+        return self._json
 
 
 class Answers(Generic[Key]):
@@ -43,6 +53,7 @@ class Answers(Generic[Key]):
         budget_s: float,
         max_age_s: float,
         hot_for_s: float = 600.0,
+        spacing: float = 4.0,
         size: int = 512,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -50,6 +61,9 @@ class Answers(Generic[Key]):
         self.budget_s = budget_s
         self.max_age_s = max_age_s
         self.hot_for_s = hot_for_s
+        #: background recomputations of an answer start at least this many of its durations apart
+        #: (at most a quarter of a database core per answer asked for; readers may still wait)
+        self.spacing = spacing
         self.size = size
         self.clock = clock
         self._held: dict[Key, Answer] = {}
@@ -61,24 +75,24 @@ class Answers(Generic[Key]):
         """Count ``key`` as asked now (a warm-up: the next refresh computes it)."""
         self._asked[key] = self.clock()
 
-    async def get(self, key: Key, positions: Positions, fresh: bool = False) -> dict[str, Any]:
+    async def get(self, key: Key, positions: Positions, fresh: bool = False) -> Answer:
         """The answer to ``key`` as of ``positions`` (read by the caller just now), or a bit older."""
         self.ask(key)
         held = self._held.get(key)
         if held is not None and covers(held.positions, positions):
-            return held.body
+            return held
         flight = self._flight(key)
         if not fresh and held is not None and self.clock() - held.computed_at <= self.max_age_s:
             done, _ = await asyncio.wait({flight}, timeout=self.budget_s)
             if not done:
-                return held.body
+                return held
         answer = await asyncio.shield(flight)
         for _ in range(FRESH_ATTEMPTS):
             if not fresh or covers(answer.positions, positions):
                 break
             # the computation joined had started before the positions this reader saw
             answer = await asyncio.shield(self._flight(key))
-        return answer.body
+        return answer
 
     async def refresh(self, positions: Positions) -> int:
         """Recompute, one at a time, the answers asked for recently that ``positions`` moved past."""
@@ -89,9 +103,12 @@ class Answers(Generic[Key]):
                 del self._asked[key]
                 continue
             held = self._held.get(key)
-            if held is None or not covers(held.positions, positions):
-                await asyncio.shield(self._flight(key))
-                recomputed += 1
+            if held is not None and (
+                covers(held.positions, positions) or now - held.computed_at < self.spacing * held.took_s
+            ):
+                continue
+            await asyncio.shield(self._flight(key))
+            recomputed += 1
         return recomputed
 
     def _flight(self, key: Key) -> asyncio.Task[Answer]:
@@ -111,8 +128,10 @@ class Answers(Generic[Key]):
         return flight
 
     async def _run(self, key: Key) -> Answer:
+        began = self.clock()
         positions, body = await self._compute(key)
-        answer = Answer(positions, body, self.clock())
+        done = self.clock()
+        answer = Answer(positions, body, done, done - began)
         held = self._held.get(key)
         if held is None or covers(positions, held.positions):
             if held is None and len(self._held) >= self.size:

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import Tenant
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished, FederalRow
-from mentornet_spine.db import reader
+from mentornet_spine.db import reader, snapshot_reads
 from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import EventStore
-from monitoring.application.answers import Answers
+from monitoring.application.answers import Answer, Answers
 from monitoring.application.indicators import ALL, Area, blank, indicators
 from monitoring.application.report import Level, YearlyReport
 from monitoring.consumers.facts import MonitoringFacts
@@ -45,6 +45,7 @@ class Monitoring:
     ) -> None:
         self.engine = engine
         self.reads = reader(engine)
+        self.snapshots = snapshot_reads(engine)
         self.store = store
         self.facts = facts
         self.home = region
@@ -55,9 +56,7 @@ class Monitoring:
         )
         self.answers.ask((Area(region), self._period(None), None))  # the institute's dashboard
 
-    async def _figures(
-        self, area: Area, period: Period, level: str | None, fresh: bool = False
-    ) -> dict[str, Any]:
+    async def _figures(self, area: Area, period: Period, level: str | None, fresh: bool = False) -> Answer:
         """Indicators with the stream positions they reflect ("as of"), see ``Answers``."""
         async with self.reads.connect() as conn:
             positions = await self._positions(conn)
@@ -75,7 +74,7 @@ class Monitoring:
 
     async def _compute(self, question: Question) -> tuple[dict[str, int], dict[str, Any]]:
         area, period, level = question
-        async with self.reads.connect() as conn:
+        async with self.snapshots.connect() as conn:  # the positions are those of the facts read
             scope = await self.facts.scope(conn)
             positions = {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
             groups = await indicators(conn, scope.state, area, period, level)
@@ -97,7 +96,7 @@ class Monitoring:
 
     async def school(
         self, principal: Principal, code: str, period: str | None, fresh: bool = False
-    ) -> dict[str, Any]:
+    ) -> Answer:
         place = await self._school_place(code)
         if principal.role in (Role.MENTOR, Role.MENTEE) or not principal.can_access(place):
             raise NotFound(f"Организация {code} не найдена")
@@ -111,7 +110,7 @@ class Monitoring:
         period: str | None,
         by_school: bool = False,
         fresh: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         allowed = principal.role is Role.REGIONAL_OPERATOR or (
             principal.role is Role.MUNICIPAL_OPERATOR and principal.municipality == code
         )
@@ -122,7 +121,7 @@ class Monitoring:
 
     async def region(
         self, principal: Principal, period: str | None, by: str | None = None, fresh: bool = False
-    ) -> dict[str, Any]:
+    ) -> Answer:
         if principal.role is not Role.REGIONAL_OPERATOR or principal.region != self.home:
             raise AccessDenied("Показатели региона доступны региональному оператору")
         if by not in LEVELS:
@@ -138,8 +137,10 @@ class Monitoring:
         if principal.role not in (Role.FEDERAL_CONSUMER, Role.REGIONAL_OPERATOR):
             raise AccessDenied("Федеральная выгрузка доступна федеральному уровню и региону")
         chosen = self._period(period)
-        region = (await self._figures(Area(self.home), chosen, None, fresh=True))["figures"]
-        municipalities = (await self._figures(Area(self.home), chosen, "municipality", fresh=True))["figures"]
+        region = (await self._figures(Area(self.home), chosen, None, fresh=True)).body["figures"]
+        municipalities = (await self._figures(Area(self.home), chosen, "municipality", fresh=True)).body[
+            "figures"
+        ]
         rows = [self._federal_row(None, region)]
         rows += [self._federal_row(code, figures) for code, figures in sorted(municipalities.items())]
         return FederalAggregatesPublished(period=chosen.key, threshold=self.threshold, rows=rows)
@@ -206,19 +207,19 @@ class Monitoring:
         for _ in range(REPORT_ATTEMPTS):
             if level == "school":
                 assert code
-                own = await self.school(principal, code, period, fresh=True)
+                own = (await self.school(principal, code, period, fresh=True)).body
                 answers = [own, {**own, "figures": {code: own["figures"]}}]
             elif level == "municipality":
                 assert code
                 answers = [
-                    await self.municipality(principal, code, period, fresh=True),
-                    await self.municipality(principal, code, period, by_school=True, fresh=True),
+                    (await self.municipality(principal, code, period, fresh=True)).body,
+                    (await self.municipality(principal, code, period, by_school=True, fresh=True)).body,
                 ]
             elif level == "region":
                 answers = [
-                    await self.region(principal, period, fresh=True),
-                    await self.region(principal, period, "municipality", fresh=True),
-                    await self.region(principal, period, "school", fresh=True),
+                    (await self.region(principal, period, fresh=True)).body,
+                    (await self.region(principal, period, "municipality", fresh=True)).body,
+                    (await self.region(principal, period, "school", fresh=True)).body,
                 ]
             else:
                 raise InvalidCommand("Уровень отчёта: school, municipality или region", "level")
