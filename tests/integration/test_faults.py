@@ -306,9 +306,8 @@ async def test_postgres_backends_terminated_during_writes(
     """Every connection of the service is terminated (pg_terminate_backend), again and again, while
     it appends, relays and applies: requests may fail with 503, committed events all arrive once."""
     name = f"mnfault-{subjects.root}"
-    service = ServiceProcess(
-        pg_database, nats_url, subjects, tmp_path / "service.log", {"DATABASE_APPLICATION_NAME": name}
-    )
+    env = {"DATABASE_APPLICATION_NAME": name, "SAMPLE_CONSUMER_BACKOFF": "0.1"}
+    service = ServiceProcess(pg_database, nats_url, subjects, tmp_path / "service.log", env)
     service.start()
     counts = EventCounts("sample-event-counts")
     load = Load(service.port)
@@ -346,9 +345,9 @@ async def test_postgres_away_for_seconds(
     real = make_url(pg_database.url)
     proxy = await TcpProxy(real.host or "127.0.0.1", real.port or 5432).start()
     proxied = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    service = ServiceProcess(
-        pg_database, nats_url, subjects, tmp_path / "service.log", {"DATABASE_URL": proxied}
-    )
+    # five attempts 0.1 s apart: were the outage counted against the events, 3 s would dead-letter them
+    env = {"DATABASE_URL": proxied, "SAMPLE_CONSUMER_BACKOFF": "0.1"}
+    service = ServiceProcess(pg_database, nats_url, subjects, tmp_path / "service.log", env)
     await asyncio.to_thread(service.start)
     counts = EventCounts("sample-event-counts")
     load = Load(service.port)
