@@ -271,7 +271,7 @@ async def test_stream_leader_killed_in_a_cluster_of_three(
         nats_cluster.url,
         subjects,
         tmp_path / "service.log",
-        {"MENTORNET_STREAM_REPLICAS": "3"},
+        {"MENTORNET_STREAM_REPLICAS": "3", "MENTORNET_CONSUMER_ACK_WAIT": "4"},
     )
     service.start()
     counts = EventCounts("sample-event-counts")
@@ -379,7 +379,13 @@ async def test_network_to_nats_silent_longer_than_the_ping_window(
         f"nats://127.0.0.1:{proxy.port}",
         subjects,
         tmp_path / "service.log",
-        {"NATS_PING_INTERVAL": "1", "NATS_MAX_OUTSTANDING_PINGS": "2", "NATS_CONNECT_TIMEOUT": "1"},
+        {
+            "NATS_PING_INTERVAL": "1",
+            "NATS_MAX_OUTSTANDING_PINGS": "2",
+            "NATS_CONNECT_TIMEOUT": "1",
+            # events delivered into the silence come back after the ack wait: keep the test short
+            "MENTORNET_CONSUMER_ACK_WAIT": "4",
+        },
     )
     await asyncio.to_thread(service.start)
     counts = EventCounts("sample-event-counts")
@@ -388,13 +394,17 @@ async def test_network_to_nats_silent_longer_than_the_ping_window(
         loading = asyncio.create_task(load.run(11.0))
         await asyncio.sleep(1.5)
         connections = proxy.connections
+        silent_from = time.monotonic()
         proxy.silence()
         await asyncio.sleep(8.0)
         await proxy.restore()
+        retried = [t - silent_from for t in proxy.accepted_at if t > silent_from]
         await loading
         await _all_applied(pg_database, counts)
     finally:
         await asyncio.to_thread(service.stop)
         await proxy.close()
-    assert proxy.connections > connections, "the client never gave up the silent connection"
+    # pings every 1 s, two unanswered: the client gives up the silent connection within seconds
+    assert retried and retried[0] < 5.0, f"no reconnect attempt while silent: {retried}"
+    assert proxy.connections > connections, "the client never reconnected"
     await _assert_committed_applied_once(pg_database, [private_nats.url], subjects, counts, load.acknowledged)
