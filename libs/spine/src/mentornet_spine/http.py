@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_events import InvalidEventPayload, UnknownEventType
 from mentornet_spine.errors import DomainError, InvalidCommand
+from mentornet_spine.outage import is_outage
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.store import ConcurrencyConflict
 from mentornet_spine.telemetry import metrics_enabled, tracing_enabled
@@ -103,8 +104,9 @@ def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     @app.exception_handler(DBAPIError)
-    async def database_away(_request: Request, error: DBAPIError) -> JSONResponse:
-        if not error.connection_invalidated:
+    @app.exception_handler(OSError)  # connection refused, reset: asyncpg raises them unwrapped
+    async def database_away(_request: Request, error: Exception) -> JSONResponse:
+        if not is_outage(error):
             raise error
         return JSONResponse(
             {"detail": "База данных временно недоступна, повторите запрос"},
