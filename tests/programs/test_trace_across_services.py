@@ -27,6 +27,7 @@ def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[Reada
 async def test_a_registry_request_and_the_programs_consumer_share_one_trace(
     world: World, telemetry: InMemoryTelemetry
 ) -> None:
+    telemetry.spans.clear()  # spans of earlier tests in this process
     mentee = await world.register("A", "mentees", mentee_body())
     await world.eligible(mentee, mentee_consent=True)  # the programs service has applied it
 
