@@ -31,7 +31,10 @@ console = Console()
 
 EMBEDDED_NATS_PORT = 14222
 DataDir = Annotated[Path, typer.Option(help="Where the embedded NATS and the SQLite files live")]
-NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: NATS_URL or the embedded broker)")]
+NatsUrl = Annotated[
+    str | None,
+    typer.Option(help="NATS URL, or several comma-separated (default: NATS_URL or the embedded broker)"),
+]
 Root = Annotated[str, typer.Option(envvar="MENTORNET_SUBJECT_ROOT", help="Subject root")]
 
 
@@ -144,7 +147,7 @@ def up(
 
 
 async def _provision(url: str, subjects: Subjects) -> None:
-    nc = await nats.connect(url)
+    nc = await nats.connect(url.split(","))
     try:
         await ensure_streams(nc.jetstream(), subjects)
     finally:
@@ -177,7 +180,7 @@ def status(
 
 
 async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> None:
-    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
+    nc = await nats.connect(url.split(","), connect_timeout=5, max_reconnect_attempts=1)
     js = nc.jetstream()
     streams = Table(
         "stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams"
@@ -268,7 +271,7 @@ async def _replay(
     schema: str | None,
     subjects: Subjects,
 ) -> None:
-    nc = await nats.connect(url, connect_timeout=5)
+    nc = await nats.connect(url.split(","), connect_timeout=5)
     js = nc.jetstream()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
