@@ -227,13 +227,13 @@ class Monitoring:
                 break
         own, below = answers[0], answers[1]
         schools = answers[2]["figures"] if level == "region" else {}
-        chosen = own["period"]
+        chosen = self._period(period)  # the answers hold it as JSON text
         return YearlyReport(
             level=level,
             code=code if level != "region" and code else self.home,
-            period_key=chosen["key"],
-            period_start=chosen["start"],
-            period_end=chosen["end"],
+            period_key=chosen.key,
+            period_start=chosen.start,
+            period_end=chosen.end,
             as_of=dict(own["as_of"]),
             figures=own["figures"],
             breakdown=below["figures"],
