@@ -23,7 +23,7 @@ from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
 from mentornet_spine.migrate import MigrationSet, migrate
-from mentornet_spine.natsconnect import broker_options, connect, servers
+from mentornet_spine.natsconnect import broker_options, connect, inbox_prefix, servers
 from mentornet_spine.projection import Projection
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.settings import SpineSettings
@@ -61,7 +61,14 @@ class ServiceRuntime:
             log_level=logging.DEBUG,  # one line per message is noise at INFO
         )
         for handler in self.handlers:
-            register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
+            register_consumer(
+                self.broker,
+                self.engine,
+                handler,
+                self.subjects,
+                consumer_settings,
+                inbox_prefix=inbox_prefix(settings.nats_user),
+            )
         #: run after migrations and before serving (e.g. bootstrap data)
         self.on_start: list[Callable[[], Awaitable[None]]] = []
         #: run first when stopping (e.g. a service's own background tasks)
