@@ -327,7 +327,8 @@ def nats_config(
             or (NATS_DEPLOY_DIR / name).read_text(encoding="utf-8") != text
         ]
         if stale:
-            console.print(f"[red]stale in {NATS_DEPLOY_DIR}: {', '.join(stale)}[/]: run ./mn nats-config --write")
+            names = ", ".join(stale)
+            console.print(f"[red]stale in {NATS_DEPLOY_DIR}: {names}[/]: run ./mn nats-config --write")
             raise typer.Exit(1)
         console.print(f"{', '.join(files)} in {NATS_DEPLOY_DIR} are current")
     elif write:
