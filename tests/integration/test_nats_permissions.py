@@ -55,9 +55,7 @@ async def login(server: NatsServer, env: dict[str, str], user: str) -> User:
     async def on_error(error: Exception) -> None:
         errors.append(str(error))
 
-    settings = SpineSettings(
-        nats_url=server.url, nats_user=user, nats_password=env[password_variable(user)]
-    )
+    settings = SpineSettings(nats_url=server.url, nats_user=user, nats_password=env[password_variable(user)])
     nc = await connect(settings, error_cb=on_error, connect_timeout=5, max_reconnect_attempts=0)
     return User(nc, errors)
 
