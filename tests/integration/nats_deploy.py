@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from mentornet_spine.natsconfig import NATS_DEPLOY_DIR, region_users
-from mentornet_spine.natsserver import NatsServer
+from mentornet_spine.natsserver import NatsServer, free_port
 from mentornet_spine.services import ServiceSpec
 
 
@@ -43,3 +44,40 @@ def region_server(
     config = directory / "region.conf"
     config.write_text("\n".join(includes) + "\n")  # JetStream and its store: NatsServer's flags
     return NatsServer(store_dir=directory / "js", config=config, env=env)
+
+
+@dataclass
+class Hub:
+    server: NatsServer
+    leaf_port: int
+    monitor_port: int
+
+    def leaf_url(self, user: str, password: str) -> str:
+        return f"nats-leaf://{user}:{password}@127.0.0.1:{self.leaf_port}"
+
+
+def hub_server(directory: Path, env: dict[str, str], observer_password: str | None = None) -> Hub:
+    """The federal hub from hub.conf and hub-accounts.conf, on this test's ports.
+
+    ``observer_password`` adds a test-only user to FEDERAL that may read everything there, so a
+    test can show what did not arrive (the generated reader may read only the aggregates).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    hub = Hub(
+        NatsServer(store_dir=directory / "js", env=env, config=directory / "hub.conf"), free_port(), free_port()
+    )
+    text = (NATS_DEPLOY_DIR / "hub.conf").read_text()
+    for production, here in (
+        ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{hub.server.port}"),
+        ("http: 0.0.0.0:8222", f"http: 127.0.0.1:{hub.monitor_port}"),
+        ("port: 7422", f"listen: 127.0.0.1:{hub.leaf_port}"),
+    ):
+        assert production in text, f"hub.conf no longer has {production!r}; update the test"
+        text = text.replace(production, here)
+    (directory / "hub.conf").write_text(text)
+    accounts = (NATS_DEPLOY_DIR / "hub-accounts.conf").read_text()
+    if observer_password:
+        observer = f"      {{ user: observer, password: {observer_password} }}\n"
+        accounts = accounts.replace("    users: [\n", "    users: [\n" + observer, 1)
+    (directory / "hub-accounts.conf").write_text(accounts)
+    return hub
