@@ -63,9 +63,8 @@ def hub_server(directory: Path, env: dict[str, str], observer_password: str | No
     test can show what did not arrive (the generated reader may read only the aggregates).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    hub = Hub(
-        NatsServer(store_dir=directory / "js", env=env, config=directory / "hub.conf"), free_port(), free_port()
-    )
+    server = NatsServer(store_dir=directory / "js", env=env, config=directory / "hub.conf")
+    hub = Hub(server, leaf_port=free_port(), monitor_port=free_port())
     text = (NATS_DEPLOY_DIR / "hub.conf").read_text()
     for production, here in (
         ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{hub.server.port}"),
