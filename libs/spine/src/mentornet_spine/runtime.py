@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import nats
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from opentelemetry import metrics
@@ -25,6 +24,7 @@ from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
 from mentornet_spine.migrate import MigrationSet, migrate
+from mentornet_spine.natsconnect import broker_options, connect, inbox_prefix, servers
 from mentornet_spine.projection import Projection
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.settings import SpineSettings
@@ -54,14 +54,22 @@ class ServiceRuntime:
         )
         self.store = EventStore(self.engine)
         self.broker = NatsBroker(
-            settings.nats_url,
+            servers(settings.nats_url),
+            **broker_options(settings),
             graceful_timeout=30,
             max_reconnect_attempts=-1,
             name=f"mentornet-{settings.service}",
             log_level=logging.DEBUG,  # one line per message is noise at INFO
         )
         for handler in self.handlers:
-            register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
+            register_consumer(
+                self.broker,
+                self.engine,
+                handler,
+                self.subjects,
+                consumer_settings,
+                inbox_prefix=inbox_prefix(settings.nats_user),
+            )
         #: run after migrations and before serving (e.g. bootstrap data)
         self.on_start: list[Callable[[], Awaitable[None]]] = []
         #: run first when stopping (e.g. a service's own background tasks)
@@ -112,11 +120,12 @@ class ServiceRuntime:
         for handler in self.handlers:
             if isinstance(handler, Projection):
                 await handler.install(self.engine)
-        self._nc = await nats.connect(
-            self.settings.nats_url, max_reconnect_attempts=-1, name=f"mentornet-{self.settings.service}-relay"
+        self._nc = await connect(
+            self.settings, max_reconnect_attempts=-1, name=f"mentornet-{self.settings.service}-relay"
         )
         js = self._nc.jetstream()
-        await ensure_streams(js, self.subjects, self.settings.stream_replicas)
+        if self.settings.provision_streams:
+            await ensure_streams(js, self.subjects, self.settings.stream_replicas)
         self.relay = OutboxRelay(self.engine, js, self.subjects)
         self.store.on_appended.append(self.relay.wake)
         self._stop.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mentornet_events import Subjects
@@ -26,6 +26,17 @@ class SpineSettings(BaseSettings):
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     otel_console: bool = Field(default=False, validation_alias="MENTORNET_OTEL_CONSOLE")
     log_json: bool = Field(default=True, validation_alias="MENTORNET_LOG_JSON")
+    #: the service's NATS user (deploy/nats/accounts.conf); none on the embedded broker
+    nats_user: str | None = Field(default=None, validation_alias="NATS_USER")
+    nats_password: SecretStr | None = Field(default=None, validation_alias="NATS_PASSWORD")
+    #: TLS to the broker: the CA that signed the servers' certificates, and a client certificate
+    #: where the servers verify clients
+    nats_ca_file: str | None = Field(default=None, validation_alias="NATS_CA_FILE")
+    nats_cert_file: str | None = Field(default=None, validation_alias="NATS_CERT_FILE")
+    nats_key_file: str | None = Field(default=None, validation_alias="NATS_KEY_FILE")
+    #: create or update the streams at start; off where a provisioner job (``mentornet streams``)
+    #: owns them and the service's NATS user may not touch stream configuration
+    provision_streams: bool = Field(default=True, validation_alias="MENTORNET_PROVISION_STREAMS")
 
     @property
     def subjects(self) -> Subjects:
