@@ -3,6 +3,11 @@
 Production brokers (``deploy/nats/accounts.conf``) admit a service only as its own user, let it
 subscribe only to replies under ``_INBOX_<user>`` (so no service reads another's replies or pull
 deliveries) and may require TLS. One helper keeps ``nats.connect`` and faststream's broker in step.
+
+A service's long-lived connections (the broker's and the relay's) also reconnect the same way
+everywhere: forever (a broker away for a while must not leave a service that has given up), to
+any node of the cluster, with pings frequent enough that a network gone silent without closing
+the TCP connection is noticed in seconds rather than nats-py's default of minutes.
 """
 
 from __future__ import annotations
@@ -63,6 +68,18 @@ def broker_options(settings: SpineSettings) -> dict[str, Any]:
     if security is not None:
         options["security"] = security
     return options
+
+
+def resilience(settings: SpineSettings, name: str) -> dict[str, Any]:
+    """Keyword arguments of a long-lived connection, for ``nats.connect`` and ``NatsBroker`` alike."""
+    return {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": settings.nats_reconnect_wait,
+        "connect_timeout": settings.nats_connect_timeout,
+        "ping_interval": settings.nats_ping_interval,
+        "max_outstanding_pings": settings.nats_max_outstanding_pings,
+    }
 
 
 async def connect(settings: SpineSettings, url: str | None = None, **options: Any) -> Client:
