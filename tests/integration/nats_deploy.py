@@ -80,3 +80,35 @@ def hub_server(directory: Path, env: dict[str, str], observer_password: str | No
         accounts = accounts.replace("    users: [\n", "    users: [\n" + observer, 1)
     (directory / "hub-accounts.conf").write_text(accounts)
     return hub
+
+
+def region_cluster(directory: Path, env: dict[str, str], nodes: int = 3) -> list[NatsServer]:
+    """The region's cluster from cluster.conf as it is, its addresses moved to this test's ports."""
+    names = [f"nats-{n}" for n in range(1, nodes + 1)]
+    route_ports = {name: free_port() for name in names}
+    cluster = (NATS_DEPLOY_DIR / "cluster.conf").read_text()
+    servers = []
+    for name in names:
+        node_dir = directory / name
+        node_dir.mkdir(parents=True, exist_ok=True)
+        for include in ("accounts.conf", "federal-link.conf"):
+            shutil.copy(NATS_DEPLOY_DIR / include, node_dir / include)
+        server = NatsServer(
+            store_dir=node_dir / "js", config=node_dir / "cluster.conf", env=env | {"NODE_NAME": name}
+        )
+        text = cluster
+        for production, here in (
+            ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{server.port}"),
+            ("http: 0.0.0.0:8222", f"http: 127.0.0.1:{free_port()}"),
+            ("store_dir: /data/jetstream", "# store_dir: NatsServer's -sd flag"),
+            ("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{route_ports[name]}"),
+            *(
+                (f"nats-route://{other}:6222", f"nats-route://127.0.0.1:{route_ports[other]}")
+                for other in names
+            ),
+        ):
+            assert production in text, f"cluster.conf no longer has {production!r}; update the test"
+            text = text.replace(production, here)
+        (node_dir / "cluster.conf").write_text(text)
+        servers.append(server)
+    return servers

@@ -162,3 +162,36 @@ async def test_the_runtime_works_under_its_generated_user(tmp_path: Path) -> Non
             await runtime.stop()
     finally:
         server.stop()
+
+
+def test_streams_and_status_commands_run_as_provisioner_and_ops(tmp_path: Path) -> None:
+    """What the compose job and an operator run: ``mentornet streams`` and ``mentornet status``."""
+    from typer.testing import CliRunner
+
+    from mentornet_spine.cli import app
+
+    env = region_passwords(discover_services())
+    server = region_server(tmp_path / "nats", env).start()
+    try:
+        runner = CliRunner()
+        as_provisioner = {
+            "NATS_URL": server.url,
+            "NATS_USER": PROVISIONER,
+            "NATS_PASSWORD": env[password_variable(PROVISIONER)],
+            "MENTORNET_STREAM_REPLICAS": "1",
+            "COLUMNS": "250",  # rich would shorten the stream names in a narrow table
+        }
+        result = runner.invoke(app, ["streams"], env=as_provisioner)
+        assert result.exit_code == 0, result.output
+        for service in CATALOGUE.services():
+            assert f"stream {SUBJECTS.stream(service)}: R1" in result.output
+        as_ops = as_provisioner | {"NATS_USER": OPS, "NATS_PASSWORD": env[password_variable(OPS)]}
+        status = runner.invoke(app, ["status", "--data-dir", str(tmp_path / "none")], env=as_ops)
+        assert status.exit_code == 0, status.output
+        assert SUBJECTS.stream("registry") in status.output
+        # the provisioner's password does not open ops' door, nor a service's
+        wrong = as_provisioner | {"NATS_USER": OPS}
+        refused = runner.invoke(app, ["status", "--data-dir", str(tmp_path / "none")], env=wrong)
+        assert refused.exit_code != 0
+    finally:
+        server.stop()
