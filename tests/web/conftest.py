@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from mentornet_spine.natsserver import free_port
 
@@ -132,8 +132,9 @@ class People:
             context = self.browser.new_context(base_url=self.system.pages, viewport=viewport, locale="ru-RU")
             context.set_default_timeout(15_000)
             page = context.new_page()
-            # a CSP violation or a script error is a failure of the page, wherever it happens
-            page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+            # a CSP violation or a script error is a failure of the page, wherever it happens (a
+            # refusal's 403/404 is logged by the browser too: that one is the page doing its job)
+            page.on("console", lambda m: self.errors.append(m.text) if _is_failure(m) else None)
             page.on("pageerror", lambda e: self.errors.append(str(e)))
             self.contexts[who], self.pages[who] = context, page
         return self.pages[who]
@@ -157,6 +158,13 @@ def people(browser: Browser, system: System) -> Iterator[People]:
     found = People(browser, system)
     yield found
     found.close()
+
+
+def _is_failure(message: ConsoleMessage) -> bool:
+    return message.type == "error" and not REFUSAL_LOGGED.search(message.text)
+
+
+REFUSAL_LOGGED = re.compile(r"^Failed to load resource: the server responded with a status of 40[34]")
 
 
 def screenshot(page: Page, name: str) -> None:

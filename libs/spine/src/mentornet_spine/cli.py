@@ -126,7 +126,10 @@ def up(
                     preexec_fn=die_with_parent,
                 )
             )
-            _wait_healthy(spec, port, processes[-1], timeout)
+        # all start at once (their imports and migrations overlap), then each must answer
+        for spec, process in zip(specs, processes, strict=True):
+            port = spec.port + port_offset
+            _wait_healthy(spec, port, process, timeout)
             database = spec.embedded_database_url(data_dir) if spec.database else "—"
             table.add_row(spec.name, f"http://127.0.0.1:{port}", database)
         console.print(table)
