@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.web.conftest import Api, People, System, screenshot
 
@@ -165,7 +165,8 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
         expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("1", timeout=1000)
 
     eventually(figures, seconds=30)
-    expect(page.locator('[data-figure="coverage"]')).to_have_text("50,0 %")  # 2 of the 4 teachers of the two schools
+    # 2 of the 4 teachers of the two schools
+    expect(page.locator('[data-figure="coverage"]')).to_have_text("50,0 %")
     for chart in ("coverage-chart", "pairs-chart", "roadmaps-chart", "feedback-chart"):
         expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", "true")
     expect(page.locator('[data-score="reaction"]')).to_have_text("5.0")

@@ -31,7 +31,7 @@ ROLE_NAMES = {
     MENTOR: "наставник",
     MENTEE: "наставляемый",
 }
-_LABELS = {str(member.value): text for member, text in LABELS.items()}
+_LABELS: dict[str, str] = {str(member.value): text for member, text in LABELS.items()}
 
 
 class SignInRequired(Exception):
@@ -144,7 +144,7 @@ TEMPLATES.env.filters.update(label=label, ru_date=ru_date, percent=percent)
 TEMPLATES.env.globals.update(role_names=ROLE_NAMES)
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, /, **context: Any) -> HTMLResponse:
     session = session_of(request)
     context.update(
         session=session,

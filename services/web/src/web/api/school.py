@@ -24,7 +24,7 @@ from web.application.session import Session
 router = APIRouter()
 Curator = Annotated[Session, Depends(role(CURATOR))]
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-VOCABULARIES = {
+VOCABULARIES: dict[str, Any] = {
     "areas": list(DeficitArea),
     "forms": list(MentoringForm),
     "roles": list(ParticipantRole),
@@ -90,7 +90,7 @@ async def _participants_page(
     return render(
         request,
         "participants.html",
-        status_code=status_code,
+        status_code,
         code=code,
         base=base.value,
         participants=listed,
