@@ -184,6 +184,11 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
     expect(page.locator("[data-client-secret]")).to_be_visible()
     page.get_by_role("button", name="Отозвать").click()
     expect(page.get_by_role("status")).to_contain_text("отозваны")
+    page.get_by_role("link", name="Рассылка").click()
+    page.get_by_label("Тема").fill("Семинар для кураторов")
+    page.get_by_label("Текст").fill("Приглашаем кураторов на семинар в четверг.")
+    page.get_by_role("button", name="Отправить").click()
+    expect(page.get_by_role("status")).to_contain_text("организаций — 2")
 
 
 def test_a_curator_of_school_a_is_refused_school_b(people: People, network: dict[str, Any]) -> None:
@@ -200,6 +205,30 @@ def test_a_curator_of_school_a_is_refused_school_b(people: People, network: dict
     answer = page.goto("/dashboard")  # the region's dashboard is the institute's
     assert answer is not None and answer.status == 403
     screenshot(page, "curator-refused")
+
+
+def test_the_curator_keeps_the_mentee_base_by_hand_and_reads_the_inbox(
+    people: People, network: dict[str, Any]
+) -> None:
+    page = people.page("curator")
+    page.goto("/schools/sch-a/participants?base=mentee")
+    form = page.locator("form", has=page.get_by_role("heading", name="Внести вручную"))
+    form.get_by_label("Фамилия").fill("Сидоров")
+    form.get_by_label("Имя", exact=True).fill("Пётр")
+    form.get_by_label("Предметы (через запятую)").fill("физика")
+    form.get_by_label("ИКТ-компетенции").check()
+    form.get_by_role("button", name="Внести в базу").click()
+    expect(page.get_by_role("status")).to_contain_text("Сидоров Пётр внесён(а) в базу")
+    page.get_by_role("link", name="Сидоров Пётр").click()
+    page.get_by_label("Предметы (через запятую)").fill("физика, астрономия")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.get_by_role("status")).to_contain_text("Изменения сохранены")
+    expect(page.get_by_label("Предметы (через запятую)")).to_have_value("физика, астрономия")
+    page.get_by_role("link", name="Входящие").click()
+    expect(page.locator(".messages")).to_contain_text("Семинар для кураторов")
+    page.get_by_role("button", name="Отметить прочитанным").first.click()
+    expect(page.locator(".messages .read").first).to_have_text("прочитано")
+    screenshot(page, "curator-inbox")
 
 
 def test_no_page_broke_its_content_security_policy(people: People) -> None:

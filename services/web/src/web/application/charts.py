@@ -58,7 +58,10 @@ def coverage_bars(groups: list[dict[str, Any]], target: float) -> dict[str, Any]
                     "data": [target * 100] * len(names),
                     "borderColor": RED,
                     "borderDash": [6, 4],
-                    "pointRadius": 0,
+                    # a dash at each bar: with one municipality there is no line between points
+                    "pointStyle": "line",
+                    "pointRadius": 24,
+                    "pointBorderWidth": 3,
                     "fill": False,
                 },
             ],
