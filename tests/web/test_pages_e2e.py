@@ -71,6 +71,8 @@ def network(system: System, api: Api) -> dict[str, Any]:
     api.ok(
         8102, "POST", f"/programmes/{ids['programme-sch-a']}/stage", ids["sch-a"], json={"stage": "pairing"}
     )
+    municipal = {"username": "mo.m1", "password": CURATOR_PASSWORD, "role": "municipal_operator"}
+    api.ok(8101, "POST", "/accounts", operator, json=municipal | {"municipality": "m1"})
     return ids
 
 
@@ -172,6 +174,9 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
     expect(page.locator('[data-score="reaction"]')).to_have_text("5.0")
     expect(page.locator(".risks")).to_contain_text("Ангарский округ")
     screenshot(page, "region-dashboard")
+    report = page.request.get("/reports/yearly.xlsx?level=region")
+    assert report.status == 200 and report.body()[:2] == b"PK"  # an XLSX is a zip
+    assert "attachment" in report.headers["content-disposition"]
     page.get_by_role("link", name="Ангарский округ").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ангарский округ")
     page.get_by_role("link", name="МБОУ СОШ № 1").click()
@@ -229,6 +234,29 @@ def test_the_curator_keeps_the_mentee_base_by_hand_and_reads_the_inbox(
     page.get_by_role("button", name="Отметить прочитанным").first.click()
     expect(page.locator(".messages .read").first).to_have_text("прочитано")
     screenshot(page, "curator-inbox")
+    page.goto(f"/programmes/{network['programme-sch-a']}")
+
+    def candidates() -> None:  # the new mentee reaches the programs service through the streams
+        page.reload()
+        item = page.locator("li", has_text="Сидоров Пётр")
+        item.get_by_role("button", name="показать наставников").click()
+        expect(item.locator("table.candidates")).to_contain_text("Иванова Мария", timeout=1000)
+
+    eventually(candidates)
+    page.locator("table.candidates").get_by_role("button", name="Закрепить пару").click()
+    expect(page.get_by_role("status")).to_contain_text("Пара закреплена")
+    expect(page.locator("#pairs-table tbody tr")).to_have_count(2)
+
+
+def test_the_municipal_operator_sees_its_municipality_only(people: People, network: dict[str, Any]) -> None:
+    page = people.sign_in("municipal", "mo.m1", CURATOR_PASSWORD, mobile=True)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Мониторинг: Ангарский округ")
+    expect(page.locator("#coverage-chart")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("table").first).to_contain_text("МБОУ СОШ № 2")
+    screenshot(page, "municipality-dashboard-phone")
+    for path in ("/dashboard", "/dashboard/municipalities/m2", "/schools"):
+        answer = page.goto(path)
+        assert answer is not None and answer.status == 403, path
 
 
 def test_no_page_broke_its_content_security_policy(people: People) -> None:
