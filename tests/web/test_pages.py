@@ -11,6 +11,7 @@ import re
 import stat
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,8 @@ import pytest
 
 from mentornet_spine.settings import SpineSettings
 from web.api.auth import _safe_next
+from web.api.pairs import _overdue
+from web.application.charts import months_of
 from web.application.session import COOKIE, Session, SessionCodec
 from web.bootstrap import STATIC, create_app
 from web.settings import WebSettings
@@ -165,3 +168,18 @@ def test_vendored_libraries_are_the_recorded_npm_releases() -> None:
         assert version in versions
     assert b"Chart.js v4.6.1" in (STATIC / "vendor" / "chart.umd.min.js").read_bytes()[:200]
     assert b'version:"2.0.11"' in (STATIC / "vendor" / "htmx.min.js").read_bytes()
+
+
+def test_an_item_is_overdue_past_its_due_date_until_done() -> None:
+    today = date(2026, 11, 26)
+    assert _overdue({"due_on": "2026-11-25"}, today)
+    assert not _overdue({"due_on": "2026-11-26"}, today)
+    assert not _overdue({"due_on": "2026-11-01", "completed_on": "2026-11-20"}, today)
+    assert _overdue({"due_on": None, "overdue_for": "2026-10-01"}, today)  # reported by the service
+    assert not _overdue({"due_on": None, "rhythm": "quarterly"}, today)
+
+
+def test_the_line_charts_run_over_the_academic_year_up_to_this_month() -> None:
+    assert months_of("2026/2027", date(2026, 11, 26)) == ["2026-09", "2026-10", "2026-11"]
+    assert months_of("2025/2026", date(2026, 11, 26))[-1] == "2026-08"
+    assert len(months_of("2025/2026", date(2026, 11, 26))) == 12

@@ -194,6 +194,35 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
     page.get_by_label("Текст").fill("Приглашаем кураторов на семинар в четверг.")
     page.get_by_role("button", name="Отправить").click()
     expect(page.get_by_role("status")).to_contain_text("организаций — 2")
+    # a new municipality, a school connected from the form, another's application approved
+    page.goto("/schools")
+    municipality = page.locator(
+        "form", has=page.get_by_role("heading", name="Зарегистрировать муниципалитет")
+    )
+    municipality.get_by_label("Код").fill("m2")
+    municipality.get_by_label("Название").fill("Братский район")
+    municipality.get_by_role("button", name="Зарегистрировать").click()
+    expect(page.get_by_role("status")).to_contain_text("Муниципалитет «Братский район» зарегистрирован")
+    school = page.locator("form", has=page.get_by_role("heading", name="Подключить организацию"))
+    school.get_by_label("Код").fill("sch-c")
+    school.get_by_label("Название").fill("МБОУ СОШ № 3")
+    school.get_by_label("Муниципалитет").select_option("m2")
+    school.get_by_label("Педагогов").fill("30")
+    school.get_by_label("Обучающихся").fill("300")
+    school.get_by_role("button", name="Подключить").click()
+    expect(page.get_by_role("status")).to_contain_text("Организация «МБОУ СОШ № 3» подключена")
+    application = {
+        "code": "sch-d",
+        "municipality": "m2",
+        "name": "МБОУ СОШ № 4",
+        "teachers": 5,
+        "students": 50,
+    }
+    assert page.request.post(people.system.service(8101) + "/schools/applications", data=application).ok
+    page.reload()
+    page.get_by_role("button", name="Одобрить").click()
+    expect(page.get_by_role("status")).to_contain_text("Заявка одобрена")
+    expect(page.locator("table")).to_contain_text("МБОУ СОШ № 4")
 
 
 def test_a_curator_of_school_a_is_refused_school_b(people: People, network: dict[str, Any]) -> None:
@@ -246,6 +275,8 @@ def test_the_curator_keeps_the_mentee_base_by_hand_and_reads_the_inbox(
     page.locator("table.candidates").get_by_role("button", name="Закрепить пару").click()
     expect(page.get_by_role("status")).to_contain_text("Пара закреплена")
     expect(page.locator("#pairs-table tbody tr")).to_have_count(2)
+    report = page.request.get(f"/programmes/{network['programme-sch-a']}/report.xlsx")
+    assert report.status == 200 and report.body()[:2] == b"PK"
 
 
 def test_the_municipal_operator_sees_its_municipality_only(people: People, network: dict[str, Any]) -> None:
