@@ -148,7 +148,14 @@ async def test_a_refused_form_post_does_not_reach_a_service(client: httpx.AsyncC
 
 def test_sign_in_returns_only_to_this_site() -> None:
     assert _safe_next("/schools/sch-a") == "/schools/sch-a"
-    for target in ("//evil.example", "https://evil.example/", "/\\evil.example", "", None):
+    for target in (
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "",
+        None,
+    ):
         assert _safe_next(target) == "/"
 
 
@@ -183,3 +190,27 @@ def test_the_line_charts_run_over_the_academic_year_up_to_this_month() -> None:
     assert months_of("2026/2027", date(2026, 11, 26)) == ["2026-09", "2026-10", "2026-11"]
     assert months_of("2025/2026", date(2026, 11, 26))[-1] == "2026-08"
     assert len(months_of("2025/2026", date(2026, 11, 26))) == 12
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/schools/sch-a/participants/mentor/x%3Fperson=true",
+        "/pairs/x%3Fy=1",
+        "/schools/sch-a/participants/mentor/..%2F..%2Fschools",
+        "/inbox/x%23y/read",
+    ],
+)
+async def test_a_parameter_cannot_smuggle_a_query_or_a_path_to_a_service(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    cookie = signed("school_curator", "sch-a")
+    if path.startswith("/inbox"):
+        page = await client.get("/schools/sch-b", cookies={COOKIE: cookie})  # a refusal, with its form
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        answer = await client.post(path, data={"csrf": csrf[1]}, cookies={COOKIE: cookie})
+    else:
+        answer = await client.get(path, cookies={COOKIE: cookie})
+    assert answer.status_code == 404  # refused before a service is called (none runs here)
+    assert "Страница не найдена" in answer.text

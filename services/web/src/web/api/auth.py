@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -25,7 +24,9 @@ router = APIRouter()
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site (never //host or a scheme): no open redirect after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # browsers drop tabs and newlines in addresses ("/\t/evil" becomes "//evil"), so none are let through
+    unsafe = any(c < " " or c == "\\" for c in target or "")
+    if target and target.startswith("/") and not target.startswith("//") and not unsafe:
         return target
     return "/"
 
@@ -75,7 +76,3 @@ async def home(session: User) -> Response:
     else:
         target = "/inbox"
     return RedirectResponse(target, status_code=303)
-
-
-def seconds_left(expires_at: float) -> int:
-    return max(0, int(expires_at - time.time()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -18,6 +19,11 @@ class ApiError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.body: dict[str, Any] = {}
+
+
+#: what a path to a service may hold: codes, ids and fixed words; a page's parameter that brings a
+#: query, a fragment or a "../" of its own is refused before anything is sent
+SAFE_PATH = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9_~.-]+)+$")
 
 
 class Backend:
@@ -38,6 +44,8 @@ class Backend:
     async def raw(
         self, service: str, method: str, path: str, token: str | None, **kwargs: Any
     ) -> httpx.Response:
+        if not SAFE_PATH.match(path):
+            raise ApiError(404, "Страница не найдена")
         headers = dict(kwargs.pop("headers", None) or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
