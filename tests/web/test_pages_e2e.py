@@ -44,7 +44,7 @@ def network(system: System, api: Api) -> dict[str, Any]:
     api.ok(8101, "POST", "/municipalities", operator, json={"code": "m1", "name": "Ангарский округ"})
     ids: dict[str, Any] = {"operator": operator}
     for code, name in (("sch-a", "МБОУ СОШ № 1"), ("sch-b", "МБОУ СОШ № 2")):
-        school = {"code": code, "municipality": "m1", "name": name, "teachers": 2, "students": 0}
+        school = {"code": code, "municipality": "m1", "name": name, "teachers": 10, "students": 0}
         api.ok(8101, "POST", "/schools", operator, json=school)
         account = {"username": f"curator.{code}", "password": CURATOR_PASSWORD, "role": "school_curator"}
         api.ok(8101, "POST", "/accounts", operator, json=account | {"school": code})
@@ -167,8 +167,8 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
         expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("1", timeout=1000)
 
     eventually(figures, seconds=30)
-    # 2 of the 4 teachers of the two schools
-    expect(page.locator('[data-figure="coverage"]')).to_have_text("50,0 %")
+    # a mentor and a mentee of the 20 teachers of the two schools
+    expect(page.locator('[data-figure="coverage"]')).to_have_text("10,0 %")
     for chart in ("coverage-chart", "pairs-chart", "roadmaps-chart", "feedback-chart"):
         expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", "true")
     expect(page.locator('[data-score="reaction"]')).to_have_text("5.0")
