@@ -117,6 +117,8 @@ def up(
                 }
             )
             env.pop("DATABASE_SCHEMA", None)
+            if not spec.database:
+                env.pop("DATABASE_URL", None)
             processes.append(
                 subprocess.Popen(  # own session: Ctrl-C reaches only `up`, which stops all in order
                     [sys.executable, "-m", "mentornet_spine.serve", spec.name],
@@ -125,9 +127,17 @@ def up(
                     preexec_fn=die_with_parent,
                 )
             )
-            _wait_healthy(spec, port, processes[-1], timeout)
-            table.add_row(spec.name, f"http://127.0.0.1:{port}", spec.embedded_database_url(data_dir))
+        # all start at once (their imports and migrations overlap), then each must answer
+        for spec, process in zip(specs, processes, strict=True):
+            port = spec.port + port_offset
+            _wait_healthy(spec, port, process, timeout)
+            database = spec.embedded_database_url(data_dir) if spec.database else "—"
+            table.add_row(spec.name, f"http://127.0.0.1:{port}", database)
         console.print(table)
+        for spec in specs:
+            if spec.pages:
+                address = f"http://127.0.0.1:{spec.port + port_offset}/"
+                console.print(f"pages for people ({spec.name}): {address}", highlight=False)
         console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
         while not stopping:
             for spec, process in zip(specs, processes, strict=True):

@@ -46,6 +46,10 @@ class ServiceSpec:
     consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: whether the service talks to NATS at all (a service without events gets no NATS user)
     broker: bool = True
+    #: whether the service keeps a database of its own (the web pages hold no data)
+    database: bool = True
+    #: whether the service serves pages for people (``mentornet up`` prints their address)
+    pages: bool = False
 
     def create_app(self, settings: SpineSettings) -> FastAPI:
         factory: Callable[[SpineSettings], FastAPI] = load_object(self.app_factory)
