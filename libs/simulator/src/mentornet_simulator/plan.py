@@ -26,17 +26,6 @@ PROGRAMME_TITLES = [
     "Молодой педагог", "Школа молодого учителя", "Наставник — новому коллеге", "Профессиональный старт",
     "Вместе к мастерству", "Первые шаги в профессии",
 ]  # fmt: skip
-ACTIVITIES = {
-    DeficitArea.SCIENTIFIC_THEORETICAL: "Изучение современных исследований по предмету",
-    DeficitArea.LEGAL_NORMATIVE: "Изучение ФГОС, локальных актов и ведения документации",
-    DeficitArea.SUBJECT_PROFESSIONAL: "Взаимопосещение уроков по предмету с разбором",
-    DeficitArea.PSYCHOLOGICAL_PEDAGOGICAL: "Приёмы работы с трудными ситуациями на уроке",
-    DeficitArea.METHODOLOGICAL: "Разработка технологической карты урока",
-    DeficitArea.ICT: "Освоение цифровых образовательных ресурсов",
-    DeficitArea.DIGITALISATION: "Электронный журнал и цифровая среда школы",
-    DeficitArea.EXTRACURRICULAR_UPBRINGING: "Подготовка классного часа и внеурочного занятия",
-    DeficitArea.HEALTH_PRESERVATION: "Здоровьесберегающие технологии на уроке",
-}
 PRODUCTS = [
     "конспект урока", "технологическая карта", "методическая разработка", "пакет диагностик",
     "сценарий мероприятия", "презентация опыта", "рабочая программа",
@@ -62,11 +51,10 @@ class RegionConfig:
     young_specialist_share: float = 0.10  # teachers in their first three years
     other_mentee_share: float = 0.06  # experienced teachers asking for help (new school, new skill)
     paired_share: float = 0.85  # mentees who get a pair this year
-    group_share: float = 0.15  # a mentor taking a second mentee
     dissolve_share: float = 0.06
     on_time_share: float = 0.70  # roadmap items completed by their due date
     late_share: float = 0.15  # completed after it; the rest stay open
-    feedback_share: float = 0.85  # each side's form after a meeting
+    feedback_share: float = 0.92  # each side's form after a meeting
     regular_meetings: int = 2
     items_per_roadmap: int = 5
     year: int = 2026  # the academic year that starts on 1 September of it
@@ -317,7 +305,9 @@ def _school(
     steps.append(Step(completes_on, Act.COMPLETE_PROGRAMME, (completes_on, nominated)))
     order = {act: i for i, act in enumerate(Act)}
     steps.sort(key=lambda s: (s.on, order[s.act]))  # stable: a meeting before its forms on one day
-    return SchoolPlan(code, municipality, name, teachers, students, mentors, mentees, tuple(pairs), tuple(steps))
+    return SchoolPlan(
+        code, municipality, name, teachers, students, mentors, mentees, tuple(pairs), tuple(steps)
+    )
 
 
 def _mentor(rng: random.Random, names: _Names) -> Mentor:
@@ -349,7 +339,11 @@ def _pairs(
     mentees: tuple[Mentee, ...],
     start: date,
 ) -> list[Pair]:
-    """Mentees who get a pair, each with a mentor who covers most of their deficits and has room."""
+    """Mentees who get a pair, each with a mentor who covers most of their deficits and has room.
+
+    A mentor with room for more takes a second mentee as a second pair (teacher–teacher form); a
+    group of mentees under one mentor is the group form, which these programmes do not run.
+    """
     waiting = [i for i in range(len(mentees)) if rng.random() < config.paired_share]
     load = [0] * len(mentors)
     pairs: list[Pair] = []
@@ -359,19 +353,7 @@ def _pairs(
             break
         need = set(mentees[mentee].deficits)
         mentor = max(free, key=lambda m: (len(need & set(mentors[m].competencies)), -load[m], -m))
-        joins = next(
-            (
-                k
-                for k, p in enumerate(pairs)
-                if p.mentor == mentor and len(p.mentees) == 1 and rng.random() < config.group_share
-            ),
-            None,
-        )
         load[mentor] += 1
-        if joins is not None:  # a group: one mentor, two mentees
-            p = pairs[joins]
-            pairs[joins] = Pair(mentor, (*p.mentees, mentee), p.formed_on, p.items)
-            continue
         formed_on = start + timedelta(days=rng.randint(0, 14))
         areas = sorted(need, key=AREAS.index)
         items = tuple(
@@ -420,8 +402,7 @@ def _pair_steps(
         (MeetingKind.INTERIM, date(y + 1, 1, 20) + timedelta(days=rng.randint(0, 20))),
         (MeetingKind.FINAL, date(y + 1, 5, 12) + timedelta(days=rng.randint(0, 10))),
     ]
-    held = 0
-    for kind, on in sorted(meetings, key=lambda m: m[1]):
+    for held, (kind, on) in enumerate(sorted(meetings, key=lambda m: m[1])):
         if on >= ends:
             break
         steps.append(Step(on, Act.MEETING, (index, held, kind.value, on)))
@@ -432,7 +413,6 @@ def _pair_steps(
                 later = on + timedelta(days=rng.randint(0, 3))
                 if later < ends:
                     steps.append(Step(later, Act.FEEDBACK, (index, held, side, scores, wants)))
-        held += 1
     for item in pair.items:
         chance = rng.random()
         if chance < config.on_time_share:
@@ -446,5 +426,7 @@ def _pair_steps(
             product = rng.choice(PRODUCTS)
             steps.append(Step(done, Act.COMPLETE_ITEM, (index, str(item.item_id), done, product)))
     if pair.dissolved:
-        steps.append(Step(pair.dissolved[0], Act.DISSOLVE, (index, pair.dissolved[1].value, pair.dissolved[0])))
+        steps.append(
+            Step(pair.dissolved[0], Act.DISSOLVE, (index, pair.dissolved[1].value, pair.dissolved[0]))
+        )
     return steps
