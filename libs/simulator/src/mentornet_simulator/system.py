@@ -90,7 +90,8 @@ class System:
                 env["DATABASE_URL"] = f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
                 env.pop("DATABASE_SCHEMA", None)
             self.processes[name] = Process(name, ports[name], self._spawn(name, env), schema)
-            await self._healthy(self.processes[name], wait_s)
+        for process in self.processes.values():  # started together: most of a start is imports
+            await self._healthy(process, wait_s)
 
     def _spawn(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.data_dir / f"{name}.log").open("wb") as log:
