@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mentornet_simulator.executor import Done, Endpoints, RunResult, SimulationError, simulate
+from mentornet_simulator.executor import Done, Endpoints, Observer, RunResult, SimulationError, simulate
 from mentornet_simulator.plan import PRESETS, Preset, RegionPlan, academic_year, make_plan
 
 console = Console()
@@ -33,7 +33,12 @@ def plan_for(preset: Preset, seed: int, year: int | None = None) -> RegionPlan:
 
 
 async def run_with_progress(
-    plan: RegionPlan, endpoints: Endpoints, operator: tuple[str, str], concurrency: int, out: Console
+    plan: RegionPlan,
+    endpoints: Endpoints,
+    operator: tuple[str, str],
+    concurrency: int,
+    out: Console,
+    observers: list[Observer] | None = None,
 ) -> RunResult:
     """The plan with a bar of steps done, their rate and the time left."""
     columns = (
@@ -50,7 +55,7 @@ async def run_with_progress(
         def advance(done: Done) -> None:
             bar.update(task, advance=1, rate=bar.tasks[0].speed or 0.0)
 
-        return await simulate(plan, endpoints, operator, concurrency, [advance])
+        return await simulate(plan, endpoints, operator, concurrency, [advance, *(observers or [])])
 
 
 def _password(password: str | None, password_file: Path | None) -> str:
