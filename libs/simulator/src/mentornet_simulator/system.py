@@ -46,6 +46,8 @@ class System:
     root: str = field(default_factory=lambda: f"sim{secrets.token_hex(5)}")
     operator_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: a service's command instead of ``python -m mentornet_spine.serve <name>`` (a profiler around it)
+    commands: dict[str, list[str]] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
 
     @property
@@ -96,7 +98,7 @@ class System:
     def _spawn(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.data_dir / f"{name}.log").open("wb") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "mentornet_spine.serve", name],
+                self.commands.get(name, [sys.executable, "-m", "mentornet_spine.serve", name]),
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
