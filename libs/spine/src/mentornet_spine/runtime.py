@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -123,6 +124,11 @@ class ServiceRuntime:
         await self.broker.start()
         for hook in self.on_start:
             await hook()
+        # What lives from start-up to the end (modules, tables, the app: ~200,000 objects) leaves
+        # the collector's sight; otherwise every full collection walks it all and stalls each
+        # request under way for ~100 ms.
+        gc.collect()
+        gc.freeze()
         log.info("service %s started", self.settings.service)
 
     async def stop(self) -> None:
