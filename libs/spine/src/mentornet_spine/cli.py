@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from mentornet_events import Subjects
+from mentornet_simulator.cli import register as _register_simulator
 from mentornet_spine.db import make_engine
 from mentornet_spine.natsconnect import connect
 from mentornet_spine.natsserver import NatsServer, die_with_parent
@@ -76,6 +77,9 @@ def up(
     port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 0,
     root: Root = "mentornet",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for health")] = 60.0,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill the system with a small simulated region and print a login")
+    ] = False,
 ) -> None:
     """Start the embedded NATS with JetStream and every service on SQLite; Ctrl-C stops all."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -138,6 +142,8 @@ def up(
             if spec.pages:
                 address = f"http://127.0.0.1:{spec.port + port_offset}/"
                 console.print(f"pages for people ({spec.name}): {address}", highlight=False)
+        if demo:
+            _demo(data_dir, port_offset)
         console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
         while not stopping:
             for spec, process in zip(specs, processes, strict=True):
@@ -152,6 +158,21 @@ def up(
     console.print("stopping…")
     _stop_all(processes, server)
     console.print("stopped")
+
+
+def _demo(data_dir: Path, port_offset: int) -> None:
+    from mentornet_simulator.cli import run_demo
+    from mentornet_simulator.executor import Endpoints
+
+    ports = {spec.name: spec.port + port_offset for spec in discover_services()}
+    endpoints = Endpoints(*(f"http://127.0.0.1:{ports[n]}" for n in ("registry", "programs", "monitoring")))
+    login = run_demo(endpoints, data_dir, console)
+    if login:
+        console.print(
+            f"[bold]demo operator[/]: {login[0]} / {login[1]} — the region's figures: "
+            f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
+            highlight=False,
+        )
 
 
 async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
@@ -370,6 +391,8 @@ def asyncapi(
     else:
         sys.stdout.write(document)
 
+
+_register_simulator(app)
 
 if __name__ == "__main__":
     app()
