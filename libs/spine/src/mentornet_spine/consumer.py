@@ -86,8 +86,13 @@ def register_consumer(
     subjects: Subjects,
     settings: ConsumerSettings | None = None,
     catalogue: Catalogue = CATALOGUE,
+    inbox_prefix: str = "_INBOX",
 ) -> None:
-    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream."""
+    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream.
+
+    Pulled messages arrive under ``inbox_prefix`` (the subscriber's own option: faststream does not
+    take the connection's), which the service's NATS user may subscribe to.
+    """
     cfg = settings or ConsumerSettings()
     for source in handler.sources:
         subscriber = broker.subscriber(
@@ -95,6 +100,7 @@ def register_consumer(
             stream=JStream(subjects.stream(source), declare=False),
             durable=handler.name,
             pull_sub=PullSub(batch_size=cfg.batch_size, timeout=cfg.fetch_timeout_s, batch=True),
+            inbox_prefix=f"{inbox_prefix}.".encode(),
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Envelope, Subjects, envelope_to_json
 from mentornet_spine import metrics
-from mentornet_spine.db import reader
+from mentornet_spine.db import is_sqlite, reader, statement_reads
 from mentornet_spine.store import _row_to_envelope
 from mentornet_spine.tables import events, relay_checkpoints
 
@@ -55,6 +55,7 @@ class OutboxRelay:
     ) -> None:
         self.engine = engine
         self.reader = reader(engine)
+        self.statements = statement_reads(engine)  # autocommit on PostgreSQL: no BEGIN/ROLLBACK
         self.js = js
         self.subjects = subjects
         self.catalogue = catalogue
@@ -79,7 +80,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish the oldest pending batch; returns how many events were acknowledged."""
-        async with self.reader.connect() as conn:
+        async with self.statements.connect() as conn:
             if self._position is None:  # read once; afterwards this relay moves it itself
                 self._position = await self._checkpoint(conn)
             checkpoint = self._position
@@ -128,6 +129,15 @@ class OutboxRelay:
 
     async def _advance(self, position: int) -> None:
         table = relay_checkpoints
+        if not is_sqlite(self.engine):  # one autocommit statement, once the row exists
+            async with self.statements.connect() as conn:
+                moved = await conn.execute(
+                    update(table)
+                    .where(table.c.relay == self.name, table.c.position < position)
+                    .values(position=position)
+                )
+            if moved.rowcount:
+                return
         async with self.engine.begin() as conn:
             moved = await conn.execute(
                 update(table)
@@ -165,9 +175,11 @@ class OutboxRelay:
                 error_pause = min(error_pause * 2, error_sleep)
                 continue
             error_pause = idle_sleep
-            if sent:
+            if sent == self.batch_size:
                 pause = idle_sleep
-                continue
+                continue  # more may be waiting
+            if sent:  # caught up when read: a later append wakes us, no need to read again now
+                pause = idle_sleep
             woken = await _sleep_or_wake(stop, self._wake, pause)
             pause = idle_sleep if woken else min(pause * 2, max_idle_sleep)
 

@@ -41,6 +41,15 @@ class ServiceSpec:
     projections: str | None = None
     description: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: durable consumers (the handler's name) and the services whose streams each reads; the
+    #: broker permissions of the service's NATS user are generated from this (``nats-config``)
+    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: whether the service talks to NATS at all (a service without events gets no NATS user)
+    broker: bool = True
+    #: whether the service keeps a database of its own (the web pages hold no data)
+    database: bool = True
+    #: whether the service serves pages for people (``mentornet up`` prints their address)
+    pages: bool = False
 
     def create_app(self, settings: SpineSettings) -> FastAPI:
         factory: Callable[[SpineSettings], FastAPI] = load_object(self.app_factory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mentornet_events import Subjects
@@ -41,6 +41,17 @@ class SpineSettings(BaseSettings):
     #: seconds between metric exports, and between samples of consumer lag and outbox backlog
     metrics_interval: float = Field(default=15.0, gt=0, validation_alias="MENTORNET_METRICS_INTERVAL")
     log_json: bool = Field(default=True, validation_alias="MENTORNET_LOG_JSON")
+    #: the service's NATS user (deploy/nats/accounts.conf); none on the embedded broker
+    nats_user: str | None = Field(default=None, validation_alias="NATS_USER")
+    nats_password: SecretStr | None = Field(default=None, validation_alias="NATS_PASSWORD")
+    #: TLS to the broker: the CA that signed the servers' certificates, and a client certificate
+    #: where the servers verify clients
+    nats_ca_file: str | None = Field(default=None, validation_alias="NATS_CA_FILE")
+    nats_cert_file: str | None = Field(default=None, validation_alias="NATS_CERT_FILE")
+    nats_key_file: str | None = Field(default=None, validation_alias="NATS_KEY_FILE")
+    #: create or update the streams at start; off where a provisioner job (``mentornet streams``)
+    #: owns them and the service's NATS user may not touch stream configuration
+    provision_streams: bool = Field(default=True, validation_alias="MENTORNET_PROVISION_STREAMS")
     #: ``json`` (one object a line, with trace ids) or ``text``; overrides MENTORNET_LOG_JSON when set
     log_format: Literal["json", "text"] | None = Field(default=None, validation_alias="LOG_FORMAT")
 
