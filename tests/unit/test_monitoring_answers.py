@@ -97,7 +97,7 @@ async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
     slow = asyncio.create_task(answers.get("region", {"registry": 1}))
     await asyncio.sleep(0.01)
     figures.positions = {"registry": 5}
-    answers._held["region"] = Answer({"registry": 5}, {"as_of": {"registry": 5}}, 0.0)  # a newer one landed
+    answers._held["region"] = Answer.of({"registry": 5}, {"as_of": {"registry": 5}}, 0.0)
     figures.gate.set()
     assert (await slow).body["as_of"] == {"registry": 1}
     assert (await answers.get("region", {"registry": 5})).body["as_of"] == {"registry": 5}
@@ -117,3 +117,23 @@ async def test_background_recomputations_of_a_slow_answer_are_spaced_out() -> No
     assert await answers.refresh(figures.positions) == 0  # 2 s after: under 4 durations
     now[0] = 5.0
     assert await answers.refresh(figures.positions) == 1
+
+
+async def test_a_reader_does_not_wait_for_a_computation_that_cannot_end_within_the_budget() -> None:
+    now = [0.0]
+    figures = Figures()
+
+    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
+        now[0] += 2.0  # the computation takes two (fake) seconds
+        return await figures(key)
+
+    answers: Answers[str] = Answers(slow, budget_s=0.5, max_age_s=60, clock=lambda: now[0])
+    first = await answers.get("region", figures.positions)
+    assert first.took_s == 2.0
+    figures.positions = {"registry": 2}
+    figures.gate.clear()
+    # a reader waiting the budget (0.5 s) out would time out here; this one gets the answer held
+    quick = await asyncio.wait_for(answers.get("region", figures.positions), 0.2)
+    assert quick is first
+    figures.gate.set()
+    assert (await answers.get("region", figures.positions, fresh=True)).body["as_of"] == {"registry": 2}

@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
-import nats
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mentornet_events import Subjects
+from mentornet_simulator.cli import register as _register_simulator
 from mentornet_spine.db import make_engine
+from mentornet_spine.natsconnect import connect
 from mentornet_spine.natsserver import NatsServer, die_with_parent
 from mentornet_spine.projection import Projection, rebuild
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
+from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import ensure_streams
 
 app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
@@ -75,6 +77,9 @@ def up(
     port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 0,
     root: Root = "mentornet",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for health")] = 60.0,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill the system with a small simulated region and print a login")
+    ] = False,
 ) -> None:
     """Start the embedded NATS with JetStream and every service on SQLite; Ctrl-C stops all."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +142,8 @@ def up(
             if spec.pages:
                 address = f"http://127.0.0.1:{spec.port + port_offset}/"
                 console.print(f"pages for people ({spec.name}): {address}", highlight=False)
+        if demo:
+            _demo(data_dir, port_offset)
         console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
         while not stopping:
             for spec, process in zip(specs, processes, strict=True):
@@ -153,10 +160,25 @@ def up(
     console.print("stopped")
 
 
-async def _provision(url: str, subjects: Subjects) -> None:
-    nc = await nats.connect(url)
+def _demo(data_dir: Path, port_offset: int) -> None:
+    from mentornet_simulator.cli import run_demo
+    from mentornet_simulator.executor import Endpoints
+
+    ports = {spec.name: spec.port + port_offset for spec in discover_services()}
+    endpoints = Endpoints(*(f"http://127.0.0.1:{ports[n]}" for n in ("registry", "programs", "monitoring")))
+    login = run_demo(endpoints, data_dir, console)
+    if login:
+        console.print(
+            f"[bold]demo operator[/]: {login[0]} / {login[1]} — the region's figures: "
+            f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
+            highlight=False,
+        )
+
+
+async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
+    nc = await connect(SpineSettings(), url, connect_timeout=5)
     try:
-        await ensure_streams(nc.jetstream(), subjects)
+        return await ensure_streams(nc.jetstream(), subjects, replicas)
     finally:
         await nc.close()
 
@@ -187,7 +209,7 @@ def status(
 
 
 async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> None:
-    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
+    nc = await connect(SpineSettings(), url, connect_timeout=5, max_reconnect_attempts=1)
     js = nc.jetstream()
     streams = Table(
         "stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams"
@@ -278,7 +300,7 @@ async def _replay(
     schema: str | None,
     subjects: Subjects,
 ) -> None:
-    nc = await nats.connect(url, connect_timeout=5)
+    nc = await connect(SpineSettings(), url, connect_timeout=5)
     js = nc.jetstream()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
@@ -307,6 +329,49 @@ async def _replay(
 
 
 @app.command()
+def streams(
+    nats_url: NatsUrl = None,
+    root: Root = "mentornet",
+    replicas: Annotated[
+        int, typer.Option(envvar="MENTORNET_STREAM_REPLICAS", help="Replicas of each stream")
+    ] = 1,
+) -> None:
+    """Create the streams or update them to the declared config (the provisioner job; idempotent)."""
+    for name in asyncio.run(_provision(_nats_url(nats_url), Subjects(root), replicas)):
+        console.print(f"stream {name}: R{replicas}")
+
+
+@app.command("nats-config")
+def nats_config(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the committed files are stale")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the committed files")] = False,
+) -> None:
+    """Print, check or rewrite deploy/nats/accounts.conf and hub-accounts.conf (users, permissions)."""
+    from mentornet_spine.natsconfig import NATS_DEPLOY_DIR, rendered_files
+
+    files = rendered_files(discover_services())
+    if check:
+        stale = [
+            name
+            for name, text in files.items()
+            if not (NATS_DEPLOY_DIR / name).exists()
+            or (NATS_DEPLOY_DIR / name).read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            names = ", ".join(stale)
+            console.print(f"[red]stale in {NATS_DEPLOY_DIR}: {names}[/]: run ./mn nats-config --write")
+            raise typer.Exit(1)
+        console.print(f"{', '.join(files)} in {NATS_DEPLOY_DIR} are current")
+    elif write:
+        for name, text in files.items():
+            (NATS_DEPLOY_DIR / name).write_text(text, encoding="utf-8")
+            console.print(f"wrote {NATS_DEPLOY_DIR / name}")
+    else:
+        for name, text in files.items():
+            sys.stdout.write(f"# --- {name}\n{text}")
+
+
+@app.command()
 def asyncapi(
     check: Annotated[bool, typer.Option("--check", help="Fail if the committed document is stale")] = False,
     write: Annotated[bool, typer.Option("--write", help="Rewrite the committed document")] = False,
@@ -326,6 +391,8 @@ def asyncapi(
     else:
         sys.stdout.write(document)
 
+
+_register_simulator(app)
 
 if __name__ == "__main__":
     app()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentornet_auth import InvalidToken
 from mentornet_auth.fastapi import Authenticator
+from mentornet_spine.db import is_sqlite, statement_reads
 from mentornet_spine.tables import UTCDateTime
 
 HEADER = "Idempotency-Key"
@@ -46,6 +48,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         self.engine = engine
         self.authenticator = authenticator
         self.table = table
+        self.autocommit = statement_reads(engine)
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         key = request.headers[HEADER]  # IdempotencyGate sends only commands that carry it
@@ -56,32 +59,18 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         digest = hashlib.sha256(
             f"{request.method} {request.url.path}?{request.url.query}\n".encode() + body
         ).hexdigest()
-        now = datetime.now(UTC)
-        try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    delete(self.table).where(
-                        self.table.c.key == key,
-                        self.table.c.subject == subject,
-                        self.table.c.created_at < now - KEEP,
-                    )
-                )
-                await conn.execute(
-                    insert(self.table).values(key=key, subject=subject, request_hash=digest, created_at=now)
-                )
-        except IntegrityError:
+        if not await self._claim(key, subject, digest):
             return await self._replay(key, subject, digest)
         response = await call_next(request)
         content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        async with self.engine.begin() as conn:
+        mine = (self.table.c.key == key) & (self.table.c.subject == subject)
+        async with self._write() as conn:
             if response.status_code >= 500:
-                await conn.execute(
-                    delete(self.table).where(self.table.c.key == key, self.table.c.subject == subject)
-                )
+                await conn.execute(delete(self.table).where(mine))
             else:
                 await conn.execute(
                     update(self.table)
-                    .where(self.table.c.key == key, self.table.c.subject == subject)
+                    .where(mine)
                     .values(
                         status_code=response.status_code, response=content.decode("utf-8", errors="replace")
                     )
@@ -91,11 +80,31 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             content, status_code=response.status_code, headers=headers, media_type=response.media_type
         )
 
+    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One statement: autocommit on PostgreSQL (no BEGIN/COMMIT round trips), a transaction on SQLite."""
+        return self.engine.begin() if is_sqlite(self.engine) else self.autocommit.connect()
+
+    async def _claim(self, key: str, subject: str, digest: str) -> bool:
+        """Take the key in one statement: new, or its first use older than ``KEEP``; False if it is live."""
+        now = datetime.now(UTC)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        claim = dialect.insert(self.table).values(
+            key=key, subject=subject, request_hash=digest, created_at=now, status_code=None, response=None
+        )
+        claim = claim.on_conflict_do_update(
+            index_elements=["key", "subject"],
+            set_={"request_hash": digest, "created_at": now, "status_code": None, "response": None},
+            where=self.table.c.created_at < now - KEEP,
+        ).returning(self.table.c.key)
+        async with self._write() as conn:
+            return (await conn.execute(claim)).first() is not None
+
     async def _subject(self, request: Request) -> str:
         authorization = request.headers.get("Authorization", "")
         if authorization.lower().startswith("bearer "):
             try:
-                return (await self.authenticator.authenticate(authorization[7:])).subject
+                subject: str = (await self.authenticator.authenticate(authorization[7:])).subject
+                return subject
             except InvalidToken:
                 return "invalid-token"
         return f"anonymous:{request.client.host if request.client else '-'}"

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Envelope, Subjects, envelope_to_json
 from mentornet_spine import metrics
-from mentornet_spine.db import reader
+from mentornet_spine.db import is_sqlite, reader, statement_reads
 from mentornet_spine.store import _row_to_envelope
 from mentornet_spine.tables import events, relay_checkpoints
 
@@ -55,6 +55,7 @@ class OutboxRelay:
     ) -> None:
         self.engine = engine
         self.reader = reader(engine)
+        self.statements = statement_reads(engine)  # autocommit on PostgreSQL: no BEGIN/ROLLBACK
         self.js = js
         self.subjects = subjects
         self.catalogue = catalogue
@@ -79,7 +80,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish the oldest pending batch; returns how many events were acknowledged."""
-        async with self.reader.connect() as conn:
+        async with self.statements.connect() as conn:
             if self._position is None:  # read once; afterwards this relay moves it itself
                 self._position = await self._checkpoint(conn)
             checkpoint = self._position
@@ -115,6 +116,8 @@ class OutboxRelay:
         done = 0
         for row, ack in zip(rows, acks, strict=True):
             if isinstance(ack, BaseException):
+                if done == 0:  # nothing got through (no leader yet, broker away): back off
+                    raise ack
                 log.warning("publish of position %s failed: %r; will retry", row.position, ack)
                 break  # keep commit order: the rest is retried after this one
             done += 1
@@ -126,6 +129,15 @@ class OutboxRelay:
 
     async def _advance(self, position: int) -> None:
         table = relay_checkpoints
+        if not is_sqlite(self.engine):  # one autocommit statement, once the row exists
+            async with self.statements.connect() as conn:
+                moved = await conn.execute(
+                    update(table)
+                    .where(table.c.relay == self.name, table.c.position < position)
+                    .values(position=position)
+                )
+            if moved.rowcount:
+                return
         async with self.engine.begin() as conn:
             moved = await conn.execute(
                 update(table)
@@ -146,22 +158,28 @@ class OutboxRelay:
         max_idle_sleep: float = 0.5,
         error_sleep: float = 1.0,
     ) -> None:
-        """Relay until ``stop`` is set; survives broker and database outages by retrying.
+        """Relay until ``stop`` is set; survives broker and database outages by retrying (from
+        ``idle_sleep`` apart, doubling up to ``error_sleep``: a leader election is over in a moment).
 
         When idle it polls less and less often (up to ``max_idle_sleep``), and wakes at once when
         the store reports an append, so an idle service costs nothing and a busy one waits not.
         """
         pause = idle_sleep
+        error_pause = idle_sleep
         while not stop.is_set():
             try:
                 sent = await self.relay_once()
-            except Exception as error:  # the broker or the database is away: wait and retry
-                log.warning("outbox relay error: %r", error)
-                await _sleep_or_stop(stop, error_sleep)
+            except Exception as error:  # the broker or the database is away: wait longer each time
+                log.warning("outbox relay error: %r; retrying in %.2fs", error, error_pause)
+                await _sleep_or_stop(stop, error_pause)
+                error_pause = min(error_pause * 2, error_sleep)
                 continue
-            if sent:
+            error_pause = idle_sleep
+            if sent == self.batch_size:
                 pause = idle_sleep
-                continue
+                continue  # more may be waiting
+            if sent:  # caught up when read: a later append wakes us, no need to read again now
+                pause = idle_sleep
             woken = await _sleep_or_wake(stop, self._wake, pause)
             pause = idle_sleep if woken else min(pause * 2, max_idle_sleep)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, Tenant, new_event_id
 from mentornet_events.envelope import utc_now
-from mentornet_spine.db import reader
+from mentornet_spine.db import statement_reads
 from mentornet_spine.tables import events
 
 APPEND_LOCK_KEY = 0x4D4E_4556  # "MNEV": one advisory lock per database serialises appends
@@ -82,7 +82,8 @@ def current_trace_context() -> dict[str, str]:
 class EventStore:
     def __init__(self, engine: AsyncEngine, catalogue: Catalogue = CATALOGUE) -> None:
         self.engine = engine
-        self.reader = reader(engine)
+        # every read here is one statement: autocommit on PostgreSQL saves its BEGIN and ROLLBACK
+        self.reader = statement_reads(engine)
         self.catalogue = catalogue
         #: called after every append (the relay's wake-up); the commit may follow a moment later
         self.on_appended: list[Callable[[], None]] = []

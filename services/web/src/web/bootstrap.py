@@ -31,6 +31,7 @@ SPEC = ServiceSpec(
     port=8105,
     description="pages for people: the institute, municipalities, curators, mentors and mentees",
     database=False,
+    broker=False,
     pages=True,
 )
 STATIC = Path(__file__).resolve().parent / "static"

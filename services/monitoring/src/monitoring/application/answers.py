@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 Positions = dict[str, int]
 Key = TypeVar("Key", bound=Hashable)
@@ -30,19 +30,34 @@ def covers(newer: Positions, older: Positions) -> bool:
     return all(newer.get(stream, 0) >= sequence for stream, sequence in older.items())
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
+    """An answer held as its JSON bytes, encoded once however many readers get it.
+
+    Holding bytes instead of the body's dictionaries matters: a region's table by school is
+    hundreds of thousands of objects, and every full garbage collection would walk them all,
+    stalling every request for tens to hundreds of milliseconds.
+    """
+
     positions: Positions
-    body: dict[str, Any]
+    encoded: bytes
     computed_at: float
     took_s: float = 0.0
-    _json: bytes | None = None
+
+    @classmethod
+    def of(
+        cls, positions: Positions, body: dict[str, Any], computed_at: float, took_s: float = 0.0
+    ) -> Answer:
+        return cls(positions, to_json(body), computed_at, took_s)
 
     def json(self) -> bytes:
-        """The body as JSON, encoded once however many readers get it (a region's table is megabytes)."""
-        if self._json is None:
-            self._json = to_json(self.body)
-        return self._json
+        return self.encoded
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body decoded afresh (reports and the federal feed; the API sends the bytes)."""
+        decoded: dict[str, Any] = from_json(self.encoded)
+        return decoded
 
 
 class Answers(Generic[Key]):
@@ -68,6 +83,8 @@ class Answers(Generic[Key]):
         self.clock = clock
         self._held: dict[Key, Answer] = {}
         self._flights: dict[Key, asyncio.Task[Answer]] = {}
+        #: when each computation under way began
+        self._began: dict[Key, float] = {}
         #: when each question was last asked: the ones kept fresh in the background
         self._asked: dict[Key, float] = {}
 
@@ -83,6 +100,8 @@ class Answers(Generic[Key]):
             return held
         flight = self._flight(key)
         if not fresh and held is not None and self.clock() - held.computed_at <= self.max_age_s:
+            if self._expected_end(key, held) > self.clock() + self.budget_s:
+                return held  # waiting the budget out would only add to the reader's time
             done, _ = await asyncio.wait({flight}, timeout=self.budget_s)
             if not done:
                 return held
@@ -111,16 +130,22 @@ class Answers(Generic[Key]):
             recomputed += 1
         return recomputed
 
+    def _expected_end(self, key: Key, held: Answer) -> float:
+        """When the computation under way should end, judged by how long the last one took."""
+        return self._began.get(key, self.clock()) + held.took_s
+
     def _flight(self, key: Key) -> asyncio.Task[Answer]:
         """The computation of ``key`` under way, or a new one: readers of one question share it."""
         flight = self._flights.get(key)
         if flight is None:
             flight = asyncio.create_task(self._run(key))
             self._flights[key] = flight
+            self._began[key] = self.clock()
 
             def forget(done: asyncio.Task[Answer]) -> None:
                 if self._flights.get(key) is done:
                     del self._flights[key]
+                    self._began.pop(key, None)
                 if not done.cancelled():
                     done.exception()  # retrieved, should every reader have gone away
 
@@ -131,7 +156,7 @@ class Answers(Generic[Key]):
         began = self.clock()
         positions, body = await self._compute(key)
         done = self.clock()
-        answer = Answer(positions, body, done, done - began)
+        answer = Answer.of(positions, body, done, done - began)
         held = self._held.get(key)
         if held is None or covers(positions, held.positions):
             if held is None and len(self._held) >= self.size:

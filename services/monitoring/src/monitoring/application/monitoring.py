@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +18,7 @@ from mentornet_spine.db import reader, snapshot_reads
 from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import EventStore
-from monitoring.application.answers import Answer, Answers
+from monitoring.application.answers import Answer, Answers, Positions
 from monitoring.application.indicators import ALL, Area, blank, indicators
 from monitoring.application.report import Level, YearlyReport
 from monitoring.consumers.facts import MonitoringFacts
@@ -55,18 +57,35 @@ class Monitoring:
             self._compute, budget_s=fresh_budget_s, max_age_s=max_staleness_s
         )
         self.answers.ask((Area(region), self._period(None), None))  # the institute's dashboard
+        #: the positions last read and when: readers within one budget share a read
+        self._seen: tuple[float, Positions] | None = None
+        self._reading: asyncio.Task[Positions] | None = None
 
     async def _figures(self, area: Area, period: Period, level: str | None, fresh: bool = False) -> Answer:
         """Indicators with the stream positions they reflect ("as of"), see ``Answers``."""
-        async with self.reads.connect() as conn:
-            positions = await self._positions(conn)
+        positions = await self._read_positions() if fresh else await self._recent_positions()
         return await self.answers.get((area, period, level), positions, fresh)
 
     async def refresh(self) -> int:
         """Recompute the answers asked for recently that new events made old (a periodic job)."""
+        return await self.answers.refresh(await self._read_positions())
+
+    async def _recent_positions(self) -> Positions:
+        """Positions read within the budget, shared: a dashboard's readers need no query each."""
+        if self._seen is not None and time.monotonic() - self._seen[0] < self.answers.budget_s:
+            return self._seen[1]
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read_positions())
+            self._reading.add_done_callback(lambda _: setattr(self, "_reading", None))
+        return await asyncio.shield(self._reading)
+
+    async def _read_positions(self) -> Positions:
+        began = time.monotonic()
         async with self.reads.connect() as conn:
             positions = await self._positions(conn)
-        return await self.answers.refresh(positions)
+        if self._seen is None or self._seen[0] < began:
+            self._seen = (began, positions)
+        return positions
 
     async def _positions(self, conn: AsyncConnection) -> dict[str, int]:
         scope = await self.facts.scope(conn)
@@ -227,13 +246,13 @@ class Monitoring:
                 break
         own, below = answers[0], answers[1]
         schools = answers[2]["figures"] if level == "region" else {}
-        chosen = own["period"]
+        chosen = self._period(period)  # the answers hold it as JSON text
         return YearlyReport(
             level=level,
             code=code if level != "region" and code else self.home,
-            period_key=chosen["key"],
-            period_start=chosen["start"],
-            period_end=chosen["end"],
+            period_key=chosen.key,
+            period_start=chosen.start,
+            period_end=chosen.end,
             as_of=dict(own["as_of"]),
             figures=own["figures"],
             breakdown=below["figures"],

@@ -1,0 +1,160 @@
+"""``mentornet simulate`` and the demo region of ``mentornet up --demo``, with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from mentornet_simulator.executor import Done, Endpoints, Observer, RunResult, SimulationError, simulate
+from mentornet_simulator.plan import PRESETS, Preset, RegionPlan, academic_year, make_plan
+
+console = Console()
+
+
+def plan_for(preset: Preset, seed: int, year: int | None = None) -> RegionPlan:
+    return make_plan(replace(PRESETS[preset], year=year or academic_year(date.today())), seed)
+
+
+async def run_with_progress(
+    plan: RegionPlan,
+    endpoints: Endpoints,
+    operator: tuple[str, str],
+    concurrency: int,
+    out: Console,
+    observers: list[Observer] | None = None,
+) -> RunResult:
+    """The plan with a bar of steps done, their rate and the time left."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>6.1f} шаг/с"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=out) as bar:
+        task = bar.add_task("регион", total=plan.total_steps, rate=0.0)
+
+        def advance(done: Done) -> None:
+            bar.update(task, advance=1, rate=bar.tasks[0].speed or 0.0)
+
+        return await simulate(plan, endpoints, operator, concurrency, [advance, *(observers or [])])
+
+
+def _password(password: str | None, password_file: Path | None) -> str:
+    """The given password, or the one the registry wrote on its first start (username, then password)."""
+    if password:
+        return password
+    path = password_file or Path(".data") / "registry-operator-password.txt"
+    if not path.exists():
+        raise typer.BadParameter(f"no --password and no {path}")
+    return path.read_text(encoding="utf-8").split()[-1]
+
+
+def simulate_command(
+    preset: Annotated[Preset, typer.Option(help="Region size: large (1,100 schools), medium, demo, tiny")] = (
+        Preset.LARGE
+    ),
+    seed: Annotated[int, typer.Option(help="The same seed gives the same region and year")] = 1,
+    year: Annotated[
+        int | None, typer.Option(help="Academic year to simulate (its September); default: the current one")
+    ] = None,
+    registry_url: Annotated[str, typer.Option(envvar="MENTORNET_REGISTRY_URL")] = Endpoints.registry,
+    programs_url: Annotated[str, typer.Option(envvar="MENTORNET_PROGRAMS_URL")] = Endpoints.programs,
+    monitoring_url: Annotated[str, typer.Option(envvar="MENTORNET_MONITORING_URL")] = Endpoints.monitoring,
+    operator: Annotated[str, typer.Option(help="The regional operator's username")] = "operator",
+    password: Annotated[
+        str | None, typer.Option(envvar="MENTORNET_OPERATOR_PASSWORD", show_default=False)
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Default: .data/registry-operator-password.txt")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Schools acting at the same time")] = 8,
+) -> None:
+    """Drive the running services through one academic year of a simulated region."""
+    plan = plan_for(preset, seed, year)
+    figures = plan.figures()
+    console.print(
+        f"Регион «{preset.value}» (seed {seed}, {plan.period}): {figures.schools} организаций, "
+        f"{figures.mentors} наставников, {figures.mentees} наставляемых, {figures.pairs_formed} пар, "
+        f"{plan.total_steps:,} шагов".replace(",", " ")
+    )
+    endpoints = Endpoints(registry_url, programs_url, monitoring_url)
+    try:
+        result = asyncio.run(
+            run_with_progress(
+                plan, endpoints, (operator, _password(password, password_file)), concurrency, console
+            )
+        )
+    except (SimulationError, httpx.HTTPError) as error:
+        console.print(f"[red]{type(error).__name__}: {error}[/]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"готово: {result.steps:,} шагов за {result.seconds:.1f} с ({result.steps_per_s:.1f} шаг/с), "
+        f"повторов {result.retries}".replace(",", " ")
+    )
+
+
+def run_demo(
+    endpoints: Endpoints, data_dir: Path, out: Console, seed: int | None = None
+) -> tuple[str, str] | None:
+    """Fill a fresh system with the demo region; a demo operator login with a fresh password.
+
+    A system that already has schools is left as it is (the demo would add a second programme to
+    each); the login is still made, so the dashboard can be opened.
+    """
+    operator = (
+        "operator",
+        _password(os.environ.get("MENTORNET_OPERATOR_PASSWORD"), data_dir / "registry-operator-password.txt"),
+    )
+    return asyncio.run(
+        _demo(endpoints, operator, out, seed if seed is not None else secrets.randbelow(10_000))
+    )
+
+
+async def _demo(
+    endpoints: Endpoints, operator: tuple[str, str], out: Console, seed: int
+) -> tuple[str, str] | None:
+    async with httpx.AsyncClient(base_url=endpoints.registry, timeout=30) as registry:
+        form = {"grant_type": "password", "username": operator[0], "password": operator[1]}
+        token = (await registry.post("/auth/token", data=form)).raise_for_status().json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        schools = (await registry.get("/schools", headers=auth)).raise_for_status().json()
+        if schools:
+            out.print(f"в системе уже {len(schools)} организаций — демо-регион не добавляется")
+        else:
+            plan = plan_for(Preset.DEMO, seed)
+            out.print(
+                f"демо-регион: {len(plan.schools)} организаций, {plan.total_steps} шагов, {plan.period}"
+            )
+            try:
+                await run_with_progress(plan, endpoints, operator, 8, out)
+            except (SimulationError, httpx.HTTPError, ExceptionGroup) as error:
+                out.print(f"[red]демо-регион не заполнен: {error}[/]")
+                return None
+        login = (f"demo.{secrets.token_hex(3)}", secrets.token_urlsafe(12))
+        body = {"username": login[0], "password": login[1], "role": "regional_operator"}
+        (await registry.post("/accounts", headers=auth, json=body)).raise_for_status()
+        return login
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` to the ``mentornet`` command line."""
+    app.command("simulate")(simulate_command)

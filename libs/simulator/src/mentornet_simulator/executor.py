@@ -1,0 +1,478 @@
+"""Runs a plan against the services' public HTTP APIs, as the region's operator and each school would.
+
+The regional operator (a password login) registers municipalities, connects the schools and issues
+each its client credentials; then every school, with its own credentials, imports its bases,
+launches its programme and acts through the year in date order. Schools run in parallel (bounded),
+each one's steps in sequence, so ids the services assign (pairs, meetings) are known when needed.
+
+One ``httpx.AsyncClient`` per service with bounded connections, timeouts and retries: a transport
+error or a 5xx is retried with backoff; creates carry an ``Idempotency-Key`` so a retry never
+creates twice, and a 409 on a retried command means the first attempt landed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mentornet_events.labels_ru import label
+from mentornet_events.vocabulary import DeficitArea, QualificationCategory
+from mentornet_simulator.plan import Act, Mentee, Mentor, RegionPlan, SchoolPlan, Step
+
+TOKEN_REFRESH_S = 600.0  # tokens live 15 minutes
+RETRIES = 6
+ELIGIBILITY_WAIT_S = 120.0  # the programs service learns of imported people from the registry's events
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    registry: str = "http://127.0.0.1:8101"
+    programs: str = "http://127.0.0.1:8102"
+    monitoring: str = "http://127.0.0.1:8103"
+
+
+class SimulationError(RuntimeError):
+    """A command the plan needs was refused; the message names the school, the step and the answer."""
+
+
+@dataclass
+class Done:
+    """What a school did, as observers see it after each step."""
+
+    school: str
+    act: Act
+    counts: dict[Act, int]
+    seconds: float
+
+
+Observer = Callable[[Done], Awaitable[None] | None]
+
+
+@dataclass
+class RunResult:
+    steps: int = 0
+    seconds: float = 0.0
+    retries: int = 0
+    by_act: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+class Api:
+    """The three services, one pooled client each, with retries that are safe to repeat."""
+
+    def __init__(self, endpoints: Endpoints, concurrency: int) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        timeout = httpx.Timeout(60.0, connect=10.0)
+        self.clients = {
+            name: httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
+            for name, url in (
+                ("registry", endpoints.registry),
+                ("programs", endpoints.programs),
+                ("monitoring", endpoints.monitoring),
+            )
+        }
+        self.retries = 0
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+    async def call(
+        self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        delay = 0.2
+        for attempt in range(RETRIES):
+            try:
+                answer = await self.clients[service].request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError:
+                if attempt == RETRIES - 1:
+                    raise
+            else:
+                if answer.status_code < 500 and answer.status_code != 429:
+                    if attempt and answer.status_code == 409:  # the lost first attempt landed
+                        answer.extensions["mentornet_retried"] = True
+                    return answer
+                if attempt == RETRIES - 1:
+                    return answer
+            self.retries += 1
+            await asyncio.sleep(delay * (0.5 + random.random()))  # jitter, not a secret
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    async def token(self, **form: str) -> str:
+        answer = await self.call("registry", "POST", "/auth/token", data=form)
+        if answer.status_code != 200:
+            raise SimulationError(
+                f"/auth/token ({form.get('grant_type')}): {answer.status_code} {answer.text}"
+            )
+        token: str = answer.json()["access_token"]
+        return token
+
+
+class Token:
+    """A bearer token fetched again before it expires."""
+
+    def __init__(self, api: Api, **form: str) -> None:
+        self.api, self.form = api, form
+        self.value: str | None = None
+        self.at = 0.0
+
+    async def get(self) -> str:
+        if self.value is None or time.monotonic() - self.at > TOKEN_REFRESH_S:
+            self.value = await self.api.token(**self.form)
+            self.at = time.monotonic()
+        return self.value
+
+
+def _ok(answer: httpx.Response, what: str, *also: int) -> Any:
+    if answer.status_code < 300 or answer.status_code in also or answer.extensions.get("mentornet_retried"):
+        return answer.json() if answer.content else None
+    raise SimulationError(f"{what}: {answer.status_code} {answer.text[:500]}")
+
+
+def mentor_key(
+    subjects: Any, qualification: Any, competencies: Any, hours: Any, most: Any
+) -> tuple[Any, ...]:
+    return (tuple(sorted(subjects)), qualification, tuple(sorted(competencies)), int(hours), int(most))
+
+
+def mentee_key(subjects: Any, young: Any, deficits: Any) -> tuple[Any, ...]:
+    return (tuple(sorted(subjects)), bool(young), tuple(sorted(deficits)))
+
+
+def _mentor_plan_key(m: Mentor) -> tuple[Any, ...]:
+    return mentor_key(
+        m.subjects, m.qualification, [c.value for c in m.competencies], m.hours_per_month, m.max_mentees
+    )
+
+
+def _mentee_plan_key(m: Mentee) -> tuple[Any, ...]:
+    return mentee_key([m.subject], m.young_specialist, [d.value for d in m.deficits])
+
+
+def _areas(areas: tuple[DeficitArea, ...]) -> str:
+    return ", ".join(label(a) for a in areas)
+
+
+def base_csv(school: SchoolPlan, base: str) -> bytes:
+    """The school's base as curators keep it: CSV with ';', Russian headers and labels."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    if base == "mentor":
+        writer.writerow(
+            ["Фамилия", "Имя", "Отчество", "Предметы", "Стаж", "Категория", "Компетенции",
+             "Часов в месяц", "Макс. наставляемых", "Согласие"]
+        )  # fmt: skip
+        for m in school.mentors:
+            p = m.person
+            writer.writerow(
+                [p.last_name, p.first_name, p.middle_name, ", ".join(m.subjects), m.experience_years,
+                 label(QualificationCategory(m.qualification)), _areas(m.competencies), m.hours_per_month,
+                 m.max_mentees, "да"]
+            )  # fmt: skip
+    else:
+        writer.writerow(
+            ["Фамилия", "Имя", "Отчество", "Предметы", "Стаж", "Молодой специалист", "Дефициты", "Согласие"]
+        )
+        for e in school.mentees:
+            p = e.person
+            writer.writerow(
+                [p.last_name, p.first_name, p.middle_name, e.subject, e.experience_years,
+                 "да" if e.young_specialist else "нет", _areas(e.deficits), "да"]
+            )  # fmt: skip
+    return out.getvalue().encode("utf-8")
+
+
+class SchoolRun:
+    """One school's year, step by step, with the ids the services gave back."""
+
+    def __init__(self, runner: Runner, school: SchoolPlan, credentials: tuple[str, str]) -> None:
+        self.runner, self.api, self.school = runner, runner.api, school
+        self.token = Token(
+            self.api, grant_type="client_credentials", client_id=credentials[0], client_secret=credentials[1]
+        )
+        self.mentors: list[str] = []
+        self.mentees: list[str] = []
+        self.programme = ""
+        self.pairs: dict[int, str] = {}
+        self.meetings: dict[tuple[int, int], str] = {}
+        self.counts: dict[Act, int] = defaultdict(int)
+        self.key_prefix = f"sim-{runner.plan.seed}-{runner.run_id}-{school.code}"
+
+    async def call(self, service: str, method: str, path: str, key: str | None = None, **kw: Any) -> Any:
+        headers = {"Idempotency-Key": f"{self.key_prefix}-{key}"} if key else {}
+        return await self.api.call(service, method, path, await self.token.get(), headers=headers, **kw)
+
+    async def run(self) -> None:
+        for n, step in enumerate(self.school.steps):
+            began = time.monotonic()
+            await getattr(self, f"do_{step.act.value}")(n, step)
+            self.counts[step.act] += 1
+            await self.runner.finished(
+                Done(self.school.code, step.act, self.counts, time.monotonic() - began)
+            )
+
+    async def do_import(self, n: int, step: Step) -> None:
+        (base,) = step.args
+        code = self.school.code
+        files = {"file": (f"{code}-{base}.csv", base_csv(self.school, str(base)), "text/csv")}
+        _ok(
+            await self.call("registry", "POST", f"/schools/{code}/import/{base}", files=files),
+            f"{code} import",
+        )
+        if base == "mentee":
+            await self._resolve_participants()
+
+    async def _resolve_participants(self) -> None:
+        """Imported people get ids in the registry; match them to the plan by what the plan gave them."""
+        code = self.school.code
+        listed = _ok(
+            await self.call("registry", "GET", f"/schools/{code}/participants"), f"{code} participants"
+        )
+        found: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for p in sorted(listed, key=lambda p: str(p["id"])):
+            a = p["attributes"]
+            if p["in_mentor_base"]:
+                key = mentor_key(
+                    a["subjects"],
+                    a.get("qualification"),
+                    a["competencies"],
+                    a["hours_per_month"],
+                    a["max_mentees"],
+                )
+            else:
+                key = mentee_key(a["subjects"], a.get("young_specialist"), a["deficits"])
+            found[(p["in_mentor_base"], *key)].append(str(p["id"]))
+        try:
+            self.mentors = [found[(True, *_mentor_plan_key(m))].pop() for m in self.school.mentors]
+            self.mentees = [found[(False, *_mentee_plan_key(m))].pop() for m in self.school.mentees]
+        except IndexError:
+            raise SimulationError(
+                f"{code}: the registry's bases do not match the plan (imported twice?)"
+            ) from None
+
+    async def do_launch(self, n: int, step: Step) -> None:
+        title, starts_on = step.args
+        body = {"title": title, "form": "teacher_teacher", "starts_on": str(starts_on), "curator": "куратор"}
+        answer = _ok(await self.call("programs", "POST", "/programmes", key=str(n), json=body), "launch")
+        self.programme = answer["id"]
+
+    async def do_document(self, n: int, step: Step) -> None:
+        number, dated = step.args
+        body = {"kind": "regulations_order", "number": number, "dated": str(dated),
+                "title": "Об утверждении положения о наставничестве"}  # fmt: skip
+        path = f"/programmes/{self.programme}/documents"
+        _ok(await self.call("programs", "POST", path, key=str(n), json=body), "document")
+
+    async def do_stage(self, n: int, step: Step) -> None:
+        stage, on = step.args
+        path = f"/programmes/{self.programme}/stage"
+        _ok(await self.call("programs", "POST", path, json={"stage": stage, "on": str(on)}), f"stage {stage}")
+
+    async def do_form_pair(self, n: int, step: Step) -> None:
+        (index,) = step.args
+        pair = self.school.pairs[int(str(index))]
+        body = {
+            "mentor_ids": [self.mentors[pair.mentor]],
+            "mentee_ids": [self.mentees[m] for m in pair.mentees],
+            "formed_on": str(pair.formed_on),
+        }
+        path = f"/programmes/{self.programme}/pairs"
+        waited, attempt = 0.0, 0
+        while True:  # until the registry's events about these people have reached the programs service
+            answer = await self.call("programs", "POST", path, key=f"{n}-{attempt}", json=body)
+            if answer.status_code != 409 or answer.extensions.get("mentornet_retried"):
+                break
+            if waited > ELIGIBILITY_WAIT_S:
+                break
+            attempt += 1
+            await asyncio.sleep(0.5)
+            waited += 0.5
+        self.pairs[int(str(index))] = _ok(answer, f"{self.school.code} pair {index}")["id"]
+
+    async def do_roadmap(self, n: int, step: Step) -> None:
+        (index,) = step.args
+        pair = self.school.pairs[int(str(index))]
+        items = [
+            {
+                "item_id": str(item.item_id),
+                "activity": ACTIVITY_TEXT.get(item.direction, "Мероприятие"),
+                "kind": "Консультация, взаимопосещение",
+                "direction": item.direction.value,
+                "expected_results": "Освоен приём, применён на уроке",
+                "due_on": str(item.due_on),
+            }
+            for item in pair.items
+        ]
+        path = f"/pairs/{self.pairs[int(str(index))]}/roadmap"
+        _ok(await self.call("programs", "PUT", path, json={"items": items}), "roadmap")
+
+    async def do_complete_item(self, n: int, step: Step) -> None:
+        index, item_id, done, product = step.args
+        path = f"/pairs/{self.pairs[int(str(index))]}/roadmap/items/{item_id}/complete"
+        body = {"completed_on": str(done), "product_kind": product, "attitude": "Полезно для работы"}
+        _ok(await self.call("programs", "POST", path, json=body), "complete item")
+
+    async def do_meeting(self, n: int, step: Step) -> None:
+        index, held, kind, on = step.args
+        pair = self.pairs[int(str(index))]
+        body = {"kind": kind, "mode": "in_person", "held_on": str(on)}
+        answer = _ok(
+            await self.call("programs", "POST", f"/pairs/{pair}/meetings", key=str(n), json=body), "meeting"
+        )
+        self.meetings[(int(str(index)), int(str(held)))] = answer["id"]
+
+    async def do_feedback(self, n: int, step: Step) -> None:
+        index, held, side, scores, wants = step.args
+        pair = self.pairs[int(str(index))]
+        meeting = self.meetings[(int(str(index)), int(str(held)))]
+        levels = ("reaction", "knowledge", "behaviour", "results")
+        body = {
+            "respondent_role": side,
+            "scores": dict(zip(levels, scores, strict=True)),  # type: ignore[call-overload]
+            "wants_to_become_mentor": wants,
+        }
+        _ok(
+            await self.call("programs", "POST", f"/pairs/{pair}/meetings/{meeting}/feedback", json=body),
+            "feedback",
+        )
+
+    async def do_dissolve(self, n: int, step: Step) -> None:
+        index, reason, on = step.args
+        body = {"reason": reason, "on": str(on), "note": "По заявлению"}
+        _ok(
+            await self.call("programs", "POST", f"/pairs/{self.pairs[int(str(index))]}/dissolve", json=body),
+            "dissolve",
+        )
+
+    async def do_complete_programme(self, n: int, step: Step) -> None:
+        on, nominated = step.args
+        body = {
+            "completed_on": str(on),
+            "reflection": "Программа выполнена, молодые педагоги освоились в школе",
+            "results": "Цели года достигнуты",
+            "nominated_mentor_ids": [self.mentors[int(m)] for m in nominated],  # type: ignore[attr-defined]
+        }
+        path = f"/programmes/{self.programme}/complete"
+        _ok(await self.call("programs", "POST", path, json=body), "complete programme")
+
+
+ACTIVITY_TEXT = {
+    DeficitArea.SCIENTIFIC_THEORETICAL: "Изучение современных исследований по предмету",
+    DeficitArea.LEGAL_NORMATIVE: "Изучение ФГОС, локальных актов и ведения документации",
+    DeficitArea.SUBJECT_PROFESSIONAL: "Взаимопосещение уроков по предмету с разбором",
+    DeficitArea.PSYCHOLOGICAL_PEDAGOGICAL: "Приёмы работы с трудными ситуациями на уроке",
+    DeficitArea.METHODOLOGICAL: "Разработка технологической карты урока",
+    DeficitArea.ICT: "Освоение цифровых образовательных ресурсов",
+    DeficitArea.DIGITALISATION: "Электронный журнал и цифровая среда школы",
+    DeficitArea.EXTRACURRICULAR_UPBRINGING: "Подготовка классного часа и внеурочного занятия",
+    DeficitArea.HEALTH_PRESERVATION: "Здоровьесберегающие технологии на уроке",
+}
+
+
+class Runner:
+    """The region's year: the operator's part, then every school's, bounded by ``concurrency``."""
+
+    def __init__(
+        self,
+        plan: RegionPlan,
+        endpoints: Endpoints,
+        operator: tuple[str, str],
+        concurrency: int = 8,
+        observers: list[Observer] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.api = Api(endpoints, concurrency * 2)
+        self.operator = Token(self.api, grant_type="password", username=operator[0], password=operator[1])
+        self.concurrency = concurrency
+        self.observers = list(observers or [])
+        self.result = RunResult()
+        self.run_id = uuid.uuid4().hex[:8]
+
+    async def finished(self, done: Done) -> None:
+        self.result.steps += 1
+        self.result.by_act[done.act.value] += 1
+        for observer in self.observers:
+            outcome = observer(done)
+            if outcome is not None:
+                await outcome
+
+    async def operator_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.api.call("registry", method, path, await self.operator.get(), **kwargs)
+
+    async def _bounded(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(job: Callable[[], Awaitable[None]]) -> None:
+            async with gate:
+                await job()
+
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(one(job))
+
+    async def run(self) -> RunResult:
+        began = time.monotonic()
+        try:
+            await self._run()
+        finally:
+            self.result.seconds = time.monotonic() - began
+            self.result.retries = self.api.retries
+            await self.api.aclose()
+        return self.result
+
+    async def _run(self) -> None:
+        plan = self.plan
+        for code, name in plan.municipalities:
+            answer = await self.operator_call("POST", "/municipalities", json={"code": code, "name": name})
+            _ok(answer, f"municipality {code}", 409)
+            await self.finished(Done("", Act.MUNICIPALITY, {}, 0.0))
+        credentials: dict[str, tuple[str, str]] = {}
+
+        async def connect(school: SchoolPlan) -> None:
+            body = {
+                "code": school.code,
+                "municipality": school.municipality,
+                "name": school.name,
+                "teachers": school.teachers,
+                "students": school.students,
+            }
+            _ok(await self.operator_call("POST", "/schools", json=body), f"school {school.code}", 409)
+            await self.finished(Done(school.code, Act.SCHOOL, {}, 0.0))
+            issued = _ok(
+                await self.operator_call("POST", f"/schools/{school.code}/credentials"), "credentials"
+            )
+            credentials[school.code] = (issued["client_id"], issued["client_secret"])
+            await self.finished(Done(school.code, Act.CREDENTIALS, {}, 0.0))
+
+        await self._bounded([lambda s=s: connect(s) for s in plan.schools])  # type: ignore[misc]
+        await self._bounded(
+            [lambda s=s: SchoolRun(self, s, credentials[s.code]).run() for s in plan.schools]  # type: ignore[misc]
+        )
+
+
+async def simulate(
+    plan: RegionPlan,
+    endpoints: Endpoints,
+    operator: tuple[str, str],
+    concurrency: int = 8,
+    observers: list[Observer] | None = None,
+) -> RunResult:
+    """Run the plan; the answer counts steps, seconds and retries."""
+    return await Runner(plan, endpoints, operator, concurrency, observers).run()

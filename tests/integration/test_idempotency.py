@@ -1,0 +1,54 @@
+"""The Idempotency-Key gate on SQLite and PostgreSQL: one answer per key, a live key's reuse refused,
+an expired key free again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import MetaData, update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mentornet_spine.idempotency import KEEP, IdempotencyGate, idempotency_table
+from tests.conftest import Database
+
+
+class Anonymous:
+    """Requests without a bearer token are keyed by their client address; no verifier is asked."""
+
+    async def authenticate(self, token: str) -> Any:  # pragma: no cover - never called here
+        raise AssertionError(token)
+
+
+async def test_a_key_gets_one_answer_and_is_free_again_once_expired(database: Database) -> None:
+    metadata = MetaData()
+    table = idempotency_table(metadata, "test_idempotency")
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    made: list[int] = []
+
+    async def create(request: Request) -> JSONResponse:
+        made.append(len(made) + 1)
+        return JSONResponse({"n": made[-1], "body": (await request.json())}, status_code=201)
+
+    app = Starlette(routes=[Route("/things", create, methods=["POST"])])
+    gated = IdempotencyGate(app, database.engine, Anonymous(), table)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://t") as client:
+        key = {"Idempotency-Key": "k-1"}
+        first = await client.post("/things", headers=key, json={"a": 1})
+        again = await client.post("/things", headers=key, json={"a": 1})
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json() == {"n": 1, "body": {"a": 1}}
+        assert again.headers["Idempotent-Replayed"] == "true"
+        other = await client.post("/things", headers=key, json={"a": 2})
+        assert other.status_code == 422
+        async with database.engine.begin() as conn:  # a day later the key is forgotten
+            await conn.execute(update(table).values(created_at=datetime.now(UTC) - KEEP * 2))
+        later = await client.post("/things", headers=key, json={"a": 2})
+        assert later.status_code == 201 and later.json() == {"n": 2, "body": {"a": 2}}
+        assert (await client.post("/things", headers=key, json={"a": 2})).json()["n"] == 2
+    assert made == [1, 2]
