@@ -61,16 +61,12 @@ def network(system: System, api: Api) -> dict[str, Any]:
     ids["mentee"] = api.ok(8101, "POST", "/schools/sch-a/mentees", ids["sch-a"], json=mentee)[
         "participant_id"
     ]
-    for code in ("sch-a", "sch-b"):
-        programme = {
-            "title": "Наставничество молодых педагогов",
-            "form": "teacher_teacher",
-            "starts_on": date.today().isoformat(),
-        }
-        ids[f"programme-{code}"] = api.ok(8102, "POST", "/programmes", ids[code], json=programme)["id"]
-    api.ok(
-        8102, "POST", f"/programmes/{ids['programme-sch-a']}/stage", ids["sch-a"], json={"stage": "pairing"}
-    )
+    programme = {  # school B's: what school A's curator must not see
+        "title": "Наставничество молодых педагогов",
+        "form": "teacher_teacher",
+        "starts_on": date.today().isoformat(),
+    }
+    ids["programme-sch-b"] = api.ok(8102, "POST", "/programmes", ids["sch-b"], json=programme)["id"]
     municipal = {"username": "mo.m1", "password": CURATOR_PASSWORD, "role": "municipal_operator"}
     api.ok(8101, "POST", "/accounts", operator, json=municipal | {"municipality": "m1"})
     return ids
@@ -106,7 +102,15 @@ def test_curator_imports_a_base_and_sees_the_bad_row(
 
 def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[str, Any]) -> None:
     page = people.page("curator")
-    programme = network["programme-sch-a"]
+    page.get_by_role("link", name="Программы").click()
+    page.get_by_label("Название").fill("Адаптация молодых педагогов")
+    page.get_by_label("Форма наставничества").select_option("teacher_teacher")
+    page.get_by_role("button", name="Запустить").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Адаптация молодых педагогов")
+    programme = network["programme-sch-a"] = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.get_by_label("Перевести на этап").select_option("pairing")
+    page.get_by_role("button", name="Перевести").click()
+    expect(page.locator('.stages [aria-current="step"]')).to_have_text("формирование пар и групп")
 
     def suggested() -> None:  # the programs service learns of the new mentor from the registry's events
         page.goto(f"/programmes/{programme}?proposal=true")
