@@ -139,6 +139,12 @@ def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[
     page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
     page.get_by_role("button", name="Создать").click()
     expect(page.get_by_role("status")).to_contain_text("Учётная запись ivanova создана")
+    page.goto("/schools/sch-a/participants?base=mentee")
+    page.get_by_role("link", name="Петрова Анна").click()
+    page.get_by_label("Имя пользователя").fill("petrova")
+    page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
+    page.get_by_role("button", name="Создать").click()
+    expect(page.get_by_role("status")).to_contain_text("Учётная запись petrova создана")
 
 
 def test_the_mentor_completes_an_item_and_gives_feedback(people: People, network: dict[str, Any]) -> None:
@@ -164,6 +170,20 @@ def test_the_mentor_completes_an_item_and_gives_feedback(people: People, network
     screenshot(page, "mentor-pair-phone")
 
 
+def test_the_mentee_gives_feedback_too(people: People, network: dict[str, Any]) -> None:
+    page = people.sign_in("mentee", "petrova", MENTOR_PASSWORD)
+    page.get_by_role("link", name="Пара: учитель – учитель").click()
+    expect(page.locator("main")).to_contain_text("Вы — наставляемый в этой паре")
+    expect(page.get_by_role("button", name="Записать")).to_have_count(0)  # the mentor records meetings
+    form = page.locator("form.feedback-form")
+    for level in ("реакция", "изменение знаний", "изменение поведения", "результаты для организации"):
+        form.get_by_role("group", name=level).get_by_label("4").check()
+    form.get_by_label("Хочу сам(а) стать наставником").check()
+    form.get_by_role("button", name="Отправить форму").click()
+    expect(page.get_by_role("status")).to_contain_text("Форма обратной связи отправлена")
+    expect(page.locator("main")).to_contain_text("Обе формы заполнены")
+
+
 def test_the_regional_dashboard_shows_the_new_figures(people: People, network: dict[str, Any]) -> None:
     page = people.sign_in("operator", "operator", people.system.operator_password())
     expect(page.get_by_role("heading", level=1)).to_contain_text("Мониторинг")
@@ -172,14 +192,14 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
         page.goto("/dashboard?fresh=true")
         expect(page.locator('[data-figure="pairs-active"]')).to_have_text("1", timeout=1000)
         expect(page.locator('[data-figure="items-done"]')).to_have_text("1", timeout=1000)
-        expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("1", timeout=1000)
+        expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("2", timeout=1000)
 
     eventually(figures, seconds=30)
     # a mentor and a mentee of the 20 teachers of the two schools
     expect(page.locator('[data-figure="coverage"]')).to_have_text("10,0 %")
     for chart in ("coverage-chart", "pairs-chart", "roadmaps-chart", "feedback-chart"):
         expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", "true")
-    expect(page.locator('[data-score="reaction"]')).to_have_text("5.0")
+    expect(page.locator('[data-score="reaction"]')).to_have_text("4.5")  # the mentor's 5, the mentee's 4
     expect(page.locator(".risks")).to_contain_text("Ангарский округ")
     screenshot(page, "region-dashboard")
     report = page.request.get("/reports/yearly.xlsx?level=region")
