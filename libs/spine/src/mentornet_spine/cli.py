@@ -173,6 +173,9 @@ def _demo(data_dir: Path, port_offset: int) -> None:
             f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
             highlight=False,
         )
+        for spec in discover_services():
+            if spec.pages:  # the same figures as pages: sign in with the login above
+                console.print(f"the dashboard: http://127.0.0.1:{ports[spec.name]}/dashboard", highlight=False)
 
 
 async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
