@@ -175,7 +175,8 @@ def _demo(data_dir: Path, port_offset: int) -> None:
         )
         for spec in discover_services():
             if spec.pages:  # the same figures as pages: sign in with the login above
-                console.print(f"the dashboard: http://127.0.0.1:{ports[spec.name]}/dashboard", highlight=False)
+                page = f"http://127.0.0.1:{ports[spec.name]}/dashboard"
+                console.print(f"the dashboard: {page}", highlight=False)
 
 
 async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
