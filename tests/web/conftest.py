@@ -168,5 +168,7 @@ REFUSAL_LOGGED = re.compile(r"^Failed to load resource: the server responded wit
 
 
 def screenshot(page: Page, name: str) -> None:
+    """The whole page on a laptop; on a phone the first screens (a roadmap runs to metres of cards)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    phone = (page.viewport_size or {"width": 1366})["width"] < 600
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=not phone)

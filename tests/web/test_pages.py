@@ -214,3 +214,23 @@ async def test_a_parameter_cannot_smuggle_a_query_or_a_path_to_a_service(
         answer = await client.get(path, cookies={COOKIE: cookie})
     assert answer.status_code == 404  # refused before a service is called (none runs here)
     assert "Страница не найдена" in answer.text
+
+
+async def test_every_page_but_sign_in_needs_a_session(client: httpx.AsyncClient) -> None:
+    """A new page is gated from the start: anonymous GETs go to sign-in, forms need the CSRF secret."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    public = {"/login", "/health"}
+    checked = 0
+    for path, operations in app.openapi()["paths"].items():
+        if path in public:
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: "xlsx" if m[1] == "extension" else "p-" + m[1], path)
+        url = url.replace("p-base", "mentor")
+        for method in operations:
+            answer = await client.request(method.upper(), url)
+            if method == "get":
+                assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), url
+            else:
+                assert answer.status_code in (303, 403), (method, url, answer.status_code)
+            checked += 1
+    assert checked > 25

@@ -50,7 +50,7 @@ def network(system: System, api: Api) -> dict[str, Any]:
         api.ok(8101, "POST", "/accounts", operator, json=account | {"school": code})
         ids[code] = api.login(f"curator.{code}", CURATOR_PASSWORD)
     mentee = {
-        "person": {"last_name": "Петрова", "first_name": "Анна"},
+        "person": {"last_name": "Петрова", "first_name": "Анна", "birth_date": "1999-05-01"},
         "entry": {
             "subjects": ["математика"],
             "experience_years": 1,
@@ -61,16 +61,12 @@ def network(system: System, api: Api) -> dict[str, Any]:
     ids["mentee"] = api.ok(8101, "POST", "/schools/sch-a/mentees", ids["sch-a"], json=mentee)[
         "participant_id"
     ]
-    for code in ("sch-a", "sch-b"):
-        programme = {
-            "title": "Наставничество молодых педагогов",
-            "form": "teacher_teacher",
-            "starts_on": date.today().isoformat(),
-        }
-        ids[f"programme-{code}"] = api.ok(8102, "POST", "/programmes", ids[code], json=programme)["id"]
-    api.ok(
-        8102, "POST", f"/programmes/{ids['programme-sch-a']}/stage", ids["sch-a"], json={"stage": "pairing"}
-    )
+    programme = {  # school B's: what school A's curator must not see
+        "title": "Наставничество молодых педагогов",
+        "form": "teacher_teacher",
+        "starts_on": date.today().isoformat(),
+    }
+    ids["programme-sch-b"] = api.ok(8102, "POST", "/programmes", ids["sch-b"], json=programme)["id"]
     municipal = {"username": "mo.m1", "password": CURATOR_PASSWORD, "role": "municipal_operator"}
     api.ok(8101, "POST", "/accounts", operator, json=municipal | {"municipality": "m1"})
     return ids
@@ -106,7 +102,15 @@ def test_curator_imports_a_base_and_sees_the_bad_row(
 
 def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[str, Any]) -> None:
     page = people.page("curator")
-    programme = network["programme-sch-a"]
+    page.get_by_role("link", name="Программы").click()
+    page.get_by_label("Название").fill("Адаптация молодых педагогов")
+    page.get_by_label("Форма наставничества").select_option("teacher_teacher")
+    page.get_by_role("button", name="Запустить").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Адаптация молодых педагогов")
+    programme = network["programme-sch-a"] = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.get_by_label("Перевести на этап").select_option("pairing")
+    page.get_by_role("button", name="Перевести").click()
+    expect(page.locator('.stages [aria-current="step"]')).to_have_text("формирование пар и групп")
 
     def suggested() -> None:  # the programs service learns of the new mentor from the registry's events
         page.goto(f"/programmes/{programme}?proposal=true")
@@ -120,6 +124,10 @@ def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[
     expect(page.get_by_role("status")).to_contain_text("Пара закреплена")
     expect(page.locator("#pairs-table")).to_contain_text("Иванова Мария")
     expect(page.locator("#pairs-table")).to_contain_text("работает")
+    page.get_by_label("Перевести на этап").select_option("work")
+    page.get_by_role("button", name="Перевести").click()
+    expect(page.get_by_role("status")).to_contain_text("переведена")
+    expect(page.locator('.stages [aria-current="step"]')).to_have_text("работа пар и групп")
     page.locator("#pairs-table").get_by_role("link", name="Дорожная карта и встречи").click()
     page.get_by_role("button", name="Составить").click()
     expect(page.locator("table.roadmap tbody tr")).to_have_count(13)
@@ -131,6 +139,12 @@ def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[
     page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
     page.get_by_role("button", name="Создать").click()
     expect(page.get_by_role("status")).to_contain_text("Учётная запись ivanova создана")
+    page.goto("/schools/sch-a/participants?base=mentee")
+    page.get_by_role("link", name="Петрова Анна").click()
+    page.get_by_label("Имя пользователя").fill("petrova")
+    page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
+    page.get_by_role("button", name="Создать").click()
+    expect(page.get_by_role("status")).to_contain_text("Учётная запись petrova создана")
 
 
 def test_the_mentor_completes_an_item_and_gives_feedback(people: People, network: dict[str, Any]) -> None:
@@ -156,6 +170,20 @@ def test_the_mentor_completes_an_item_and_gives_feedback(people: People, network
     screenshot(page, "mentor-pair-phone")
 
 
+def test_the_mentee_gives_feedback_too(people: People, network: dict[str, Any]) -> None:
+    page = people.sign_in("mentee", "petrova", MENTOR_PASSWORD)
+    page.get_by_role("link", name="Пара: учитель – учитель").click()
+    expect(page.locator("main")).to_contain_text("Вы — наставляемый в этой паре")
+    expect(page.get_by_role("button", name="Записать")).to_have_count(0)  # the mentor records meetings
+    form = page.locator("form.feedback-form")
+    for level in ("реакция", "изменение знаний", "изменение поведения", "результаты для организации"):
+        form.get_by_role("group", name=level).get_by_label("4").check()
+    form.get_by_label("Хочу сам(а) стать наставником").check()
+    form.get_by_role("button", name="Отправить форму").click()
+    expect(page.get_by_role("status")).to_contain_text("Форма обратной связи отправлена")
+    expect(page.locator("main")).to_contain_text("Обе формы заполнены")
+
+
 def test_the_regional_dashboard_shows_the_new_figures(people: People, network: dict[str, Any]) -> None:
     page = people.sign_in("operator", "operator", people.system.operator_password())
     expect(page.get_by_role("heading", level=1)).to_contain_text("Мониторинг")
@@ -164,14 +192,14 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
         page.goto("/dashboard?fresh=true")
         expect(page.locator('[data-figure="pairs-active"]')).to_have_text("1", timeout=1000)
         expect(page.locator('[data-figure="items-done"]')).to_have_text("1", timeout=1000)
-        expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("1", timeout=1000)
+        expect(page.locator('[data-figure="feedback-forms"]')).to_have_text("2", timeout=1000)
 
     eventually(figures, seconds=30)
     # a mentor and a mentee of the 20 teachers of the two schools
     expect(page.locator('[data-figure="coverage"]')).to_have_text("10,0 %")
     for chart in ("coverage-chart", "pairs-chart", "roadmaps-chart", "feedback-chart"):
         expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", "true")
-    expect(page.locator('[data-score="reaction"]')).to_have_text("5.0")
+    expect(page.locator('[data-score="reaction"]')).to_have_text("4.5")  # the mentor's 5, the mentee's 4
     expect(page.locator(".risks")).to_contain_text("Ангарский округ")
     screenshot(page, "region-dashboard")
     report = page.request.get("/reports/yearly.xlsx?level=region")
@@ -242,7 +270,7 @@ def test_a_curator_of_school_a_is_refused_school_b(people: People, network: dict
 
 
 def test_the_curator_keeps_the_mentee_base_by_hand_and_reads_the_inbox(
-    people: People, network: dict[str, Any]
+    people: People, network: dict[str, Any], api: Api
 ) -> None:
     page = people.page("curator")
     page.goto("/schools/sch-a/participants?base=mentee")
@@ -258,6 +286,14 @@ def test_the_curator_keeps_the_mentee_base_by_hand_and_reads_the_inbox(
     page.get_by_role("button", name="Сохранить").click()
     expect(page.get_by_role("status")).to_contain_text("Изменения сохранены")
     expect(page.get_by_label("Предметы (через запятую)")).to_have_value("физика, астрономия")
+    # an edit keeps what the form does not show (the birth date lives only in the registry)
+    page.goto("/schools/sch-a/participants?base=mentee")
+    page.get_by_role("link", name="Петрова Анна").click()
+    page.get_by_label("Телефон").fill("+7 900 111-22-33")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.get_by_role("status")).to_contain_text("Изменения сохранены")
+    stored = api.ok(8101, "GET", f"/participants/{network['mentee']}", network["sch-a"])["person"]
+    assert stored["phone"] == "+7 900 111-22-33" and stored["birth_date"] == "1999-05-01"
     page.get_by_role("link", name="Входящие").click()
     expect(page.locator(".messages")).to_contain_text("Семинар для кураторов")
     page.get_by_role("button", name="Отметить прочитанным").first.click()

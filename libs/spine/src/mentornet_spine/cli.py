@@ -173,6 +173,10 @@ def _demo(data_dir: Path, port_offset: int) -> None:
             f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
             highlight=False,
         )
+        for spec in discover_services():
+            if spec.pages:  # the same figures as pages: sign in with the login above
+                page = f"http://127.0.0.1:{ports[spec.name]}/dashboard"
+                console.print(f"the dashboard: {page}", highlight=False)
 
 
 async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:

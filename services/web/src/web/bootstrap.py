@@ -62,7 +62,9 @@ def create_app(
         yield
         await backend.close()
 
-    app = FastAPI(title="MentorNet — страницы", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="MentorNet — страницы", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.backend = backend
     app.state.settings = own
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -40,8 +40,11 @@ async def _level(
     today = date.today()
     year = period or charts.academic_year_key(today)
     months = charts.months_of(year, today)
+    # "fresh" asks for the year's and this month's figures at the current positions; past months come
+    # as the monitoring service has them (computing a region's month afresh a dozen times costs seconds)
     own, *monthly = await asyncio.gather(
-        _figures(request, path, year, fresh), *(_figures(request, path, m, fresh) for m in months)
+        _figures(request, path, year, fresh),
+        *(_figures(request, path, m, fresh and m == months[-1]) for m in months),
     )
     figures = own["figures"]
     groups = []

@@ -45,8 +45,7 @@ async def pair(request: Request, pair_id: str, session: PairPeople) -> Response:
         side = None
     else:
         side = "mentor" if session.participant_id in found["mentor_ids"] else "mentee"
-        me = await call(request, "registry", "GET", f"/participants/{session.participant_id}")
-        names = {session.participant_id or "": display_name(me.get("person")) + " (вы)"}
+        names = {}  # a mentor or mentee reads no one else's personal data
     roadmap = await call(request, "programs", "GET", f"/pairs/{pair_id}/roadmap")
     today = date.today()
     for item in roadmap["items"]:

@@ -100,9 +100,12 @@ async def _participants_page(
     )
 
 
+PERSON_FIELDS = ("last_name", "first_name", "middle_name", "email", "phone", "position")
+
+
 def _person(form: FormData) -> dict[str, Any]:
     person: dict[str, Any] = {}
-    for key in ("last_name", "first_name", "middle_name", "email", "phone", "position"):
+    for key in PERSON_FIELDS:
         value = str(form.get(key) or "").strip()
         if value:
             person[key] = value
@@ -217,7 +220,15 @@ async def edit_participant(
     form = await request.form()
     entry = _entry(form, base)
     entry.pop("role", None)
-    changes = entry | {"person": _person(form)}
+    # the registry replaces personal data whole: what the form does not show (birth date, a minor's
+    # categories, the parent) is kept as it is, what it shows is taken as typed (empty clears it)
+    current = await call(request, "registry", "GET", f"/participants/{participant_id}")
+    if current["school"] != code:
+        raise ApiError(404, "Участник не найден")
+    person = dict(current.get("person") or {})
+    for key in PERSON_FIELDS:
+        person[key] = str(form.get(key) or "").strip() or None
+    changes = entry | {"person": person}
     back = f"/schools/{code}/participants/{base.value}/{participant_id}"
     return await attempt(
         request,

@@ -66,7 +66,9 @@ def coverage_bars(groups: list[dict[str, Any]], target: float) -> dict[str, Any]
                 },
             ],
         },
-        "options": {"scales": {"y": {"min": 0, "suggestedMax": 100, "title": {"display": True, "text": "%"}}}},
+        "options": {
+            "scales": {"y": {"min": 0, "suggestedMax": 100, "title": {"display": True, "text": "%"}}}
+        },
     }
 
 
