@@ -312,7 +312,9 @@ async def test_stream_leader_killed_in_a_cluster_of_three(
         await _all_applied(pg_database, counts)
     finally:
         service.stop()
-    assert 0 < applied_before < acknowledged_before < len(load.acknowledged)  # flowing before and after
+    # flowing before and after (an event may be applied before its HTTP answer reaches the client,
+    # so the two counts are not compared with each other)
+    assert applied_before > 0 and 0 < acknowledged_before < len(load.acknowledged)
     live = [n.url for n in nats_cluster.nodes if n is not leader]
     nc = await nats.connect(servers=live)
     after = await nc.jetstream().stream_info(subjects.stream("programs"))
