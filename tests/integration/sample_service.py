@@ -5,11 +5,13 @@ It appends PairFormed events on request and projects them with the spine's test 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from mentornet_spine.consumer import ConsumerSettings
 from mentornet_spine.http import create_http_app
 from mentornet_spine.projection import Projection
 from mentornet_spine.runtime import ServiceRuntime
@@ -37,9 +39,19 @@ class FormPairs(BaseModel):
     stream_id: str | None = None
 
 
+def consumer_settings(settings: SpineSettings) -> ConsumerSettings:
+    """Fault tests shorten the redelivery delays (``SAMPLE_CONSUMER_BACKOFF=0.1,0.2``) so that a
+    failure counted as the event's would reach the last attempt, and the dead letters, in seconds."""
+    backoff = os.environ.get("SAMPLE_CONSUMER_BACKOFF")
+    if not backoff:
+        return ConsumerSettings(ack_wait_s=settings.consumer_ack_wait)
+    delays = tuple(float(d) for d in backoff.split(","))
+    return ConsumerSettings(ack_wait_s=settings.consumer_ack_wait, backoff_s=delays)
+
+
 def create_app(settings: SpineSettings) -> FastAPI:
     [counts] = projections()
-    runtime = ServiceRuntime(settings, [counts])
+    runtime = ServiceRuntime(settings, [counts], consumer_settings(settings))
     app = create_http_app(runtime, "Sample")
 
     @app.post("/pairs", status_code=201)

@@ -6,9 +6,7 @@ import httpx
 import nats
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from mentornet_events import Subjects
 from mentornet_spine.settings import SpineSettings
@@ -16,15 +14,13 @@ from mentornet_spine.streams import delete_streams
 from tests.conftest import Database
 from tests.integration.sample_service import create_app
 from tests.integration.support import eventually
-
-EXPORTER = InMemorySpanExporter()
+from tests.telemetry import InMemoryTelemetry, in_memory_telemetry
 
 
 @pytest.fixture(scope="module", autouse=True)
-def in_memory_tracing() -> None:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    trace.set_tracer_provider(provider)  # once per process; later calls are ignored by the SDK
+def telemetry() -> InMemoryTelemetry:
+    """Installed before any app of this module is made: apps instrument themselves if traced."""
+    return in_memory_telemetry()
 
 
 def _named(spans: list[ReadableSpan], prefix: str) -> list[ReadableSpan]:
@@ -32,7 +28,7 @@ def _named(spans: list[ReadableSpan], prefix: str) -> list[ReadableSpan]:
 
 
 async def test_request_append_relay_and_handling_share_one_trace(
-    pg_database: Database, nats_url: str, subjects: Subjects
+    pg_database: Database, nats_url: str, subjects: Subjects, telemetry: InMemoryTelemetry
 ) -> None:
     settings = SpineSettings(
         service="sample",
@@ -42,7 +38,7 @@ async def test_request_append_relay_and_handling_share_one_trace(
         subject_root=subjects.root,
     )
     app = create_app(settings)
-    EXPORTER.clear()
+    telemetry.spans.clear()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sample") as client:
@@ -50,10 +46,10 @@ async def test_request_append_relay_and_handling_share_one_trace(
             assert answer.status_code == 201
 
             async def handled() -> list[ReadableSpan]:
-                return _named(list(EXPORTER.get_finished_spans()), "handle PairFormed")
+                return _named(list(telemetry.spans.get_finished_spans()), "handle PairFormed")
 
             await eventually(handled)
-    spans = list(EXPORTER.get_finished_spans())
+    spans = list(telemetry.spans.get_finished_spans())
     [request] = [s for s in _named(spans, "POST /pairs") if s.parent is None]
     [append] = _named(spans, "eventstore.append")
     [relay] = _named(spans, "outbox.relay")

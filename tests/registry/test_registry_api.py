@@ -61,6 +61,8 @@ CROSS_TENANT: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/participants/{pb}", None),
     ("POST", "/participants/{pb}/consent/mentor/withdraw", None),
     ("GET", "/schools/{b}/participants?base=mentee", None),
+    ("GET", "/schools/{b}/participants?person=true", None),
+    ("GET", "/schools/{b}/credentials", None),
     ("POST", "/schools/{b}/approve", None),
     ("POST", "/schools/{b}/resume", None),
     ("POST", "/schools/{b}/disconnect", {"reason": "проверка"}),
@@ -230,8 +232,6 @@ async def test_minor_needs_a_parents_consent(network: Network) -> None:
 
 def test_every_school_or_participant_endpoint_is_in_the_cross_tenant_test(tmp_path: Path) -> None:
     """A new route under a school or a participant must join CROSS_TENANT (or be public on purpose)."""
-    from fastapi.routing import APIRoute
-
     from mentornet_spine.settings import SpineSettings
     from registry.bootstrap import create_app
     from registry.settings import RegistrySettings
@@ -240,12 +240,14 @@ def test_every_school_or_participant_endpoint_is_in_the_cross_tenant_test(tmp_pa
         SpineSettings(service="registry", database_url="sqlite+aiosqlite:///:memory:"),
         RegistrySettings(MENTORNET_DATA_DIR=tmp_path),
     )
+    # the OpenAPI document lists every route (app.routes holds included routers unexpanded)
     scoped = {
-        (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and ("{code}" in route.path or "{participant_id}" in route.path)
-        for method in route.methods
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if "{code}" in path or "{participant_id}" in path
+        for method in operations
     }
+    assert ("GET", "/schools/{code}") in scoped  # the listing is not empty
     covered = {
         (method, template.replace("{b}", "{code}").replace("{pb}", "{participant_id}"))
         for method, template, _ in CROSS_TENANT
@@ -297,3 +299,28 @@ async def test_only_the_service_role_may_ask_the_directory_for_addresses(network
     }
     # a service token opens nothing else
     assert (await network.api.client.get(f"/schools/{SCHOOLS['A'][0]}", headers=service)).status_code == 404
+
+
+async def test_the_operator_lists_a_schools_credentials_without_secrets(network: Network) -> None:
+    api, code = network.api, SCHOOLS["A"][0]
+    client_id, secret = network.credentials["A"]
+    second = await api.ok("POST", f"/schools/{code}/credentials", network.operator)
+    await api.ok("DELETE", f"/schools/{code}/credentials/{client_id}", network.operator)
+    listed = await api.ok("GET", f"/schools/{code}/credentials", network.operator)
+    assert [c["client_id"] for c in listed] == [client_id, second["client_id"]]
+    assert listed[0]["revoked_at"] is not None and listed[1]["revoked_at"] is None
+    assert secret not in json.dumps(listed) and second["client_secret"] not in json.dumps(listed)
+    for who in (network.curator["A"], network.school["A"]):  # the school does not manage them
+        assert (await api.client.get(f"/schools/{code}/credentials", headers=who)).status_code == 403
+
+
+async def test_personal_data_in_the_list_only_for_the_schools_own_staff(network: Network) -> None:
+    api, code = network.api, SCHOOLS["A"][0]
+    await api.ok("POST", f"/schools/{code}/mentors", network.curator["A"], json=mentor_body("Смирнова"))
+    plain = await api.ok("GET", f"/schools/{code}/participants", network.curator["A"])
+    assert "person" not in plain[0]
+    listed = await api.ok("GET", f"/schools/{code}/participants?person=true", network.curator["A"])
+    assert listed[0]["person"]["last_name"] == "Смирнова" and listed[0]["in_mentor_base"] is True
+    refused = await api.client.get(f"/schools/{code}/participants?person=true", headers=network.operator)
+    assert refused.status_code == 403
+    assert "person" not in (await api.ok("GET", f"/schools/{code}/participants", network.operator))[0]

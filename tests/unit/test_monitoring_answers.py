@@ -103,7 +103,7 @@ async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
     assert (await answers.get("region", {"registry": 5})).body["as_of"] == {"registry": 5}
 
 
-async def test_background_recomputations_of_a_slow_answer_are_spaced_out() -> None:
+async def test_background_passes_are_spaced_out_by_their_duration() -> None:
     now = [0.0]
     figures = Figures()
 
@@ -112,11 +112,13 @@ async def test_background_recomputations_of_a_slow_answer_are_spaced_out() -> No
         return await figures(key)
 
     answers: Answers[str] = Answers(slow, budget_s=0.05, max_age_s=60, spacing=4, clock=lambda: now[0])
-    await answers.get("region", figures.positions)  # computed from 0 to 1
-    figures.positions, now[0] = {"registry": 2}, 3.0
-    assert await answers.refresh(figures.positions) == 0  # 2 s after: under 4 durations
-    now[0] = 5.0
-    assert await answers.refresh(figures.positions) == 1
+    answers.ask("region")
+    answers.ask("school")
+    assert await answers.refresh(figures.positions) == 2  # a pass of two seconds: 0 to 2
+    figures.positions, now[0] = {"registry": 2}, 9.0
+    assert await answers.refresh(figures.positions) == 0  # the next not before 2 + 4 × 2
+    now[0] = 10.0
+    assert await answers.refresh(figures.positions) == 2
 
 
 async def test_a_reader_does_not_wait_for_a_computation_that_cannot_end_within_the_budget() -> None:

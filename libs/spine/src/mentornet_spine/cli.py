@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
-import nats
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -21,10 +20,12 @@ from rich.table import Table
 from mentornet_events import Subjects
 from mentornet_simulator.cli import register as _register_simulator
 from mentornet_spine.db import make_engine
+from mentornet_spine.natsconnect import connect
 from mentornet_spine.natsserver import NatsServer, die_with_parent
 from mentornet_spine.projection import Projection, rebuild
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
+from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import ensure_streams
 
 app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
@@ -120,6 +121,8 @@ def up(
                 }
             )
             env.pop("DATABASE_SCHEMA", None)
+            if not spec.database:
+                env.pop("DATABASE_URL", None)
             processes.append(
                 subprocess.Popen(  # own session: Ctrl-C reaches only `up`, which stops all in order
                     [sys.executable, "-m", "mentornet_spine.serve", spec.name],
@@ -128,9 +131,17 @@ def up(
                     preexec_fn=die_with_parent,
                 )
             )
-            _wait_healthy(spec, port, processes[-1], timeout)
-            table.add_row(spec.name, f"http://127.0.0.1:{port}", spec.embedded_database_url(data_dir))
+        # all start at once (their imports and migrations overlap), then each must answer
+        for spec, process in zip(specs, processes, strict=True):
+            port = spec.port + port_offset
+            _wait_healthy(spec, port, process, timeout)
+            database = spec.embedded_database_url(data_dir) if spec.database else "—"
+            table.add_row(spec.name, f"http://127.0.0.1:{port}", database)
         console.print(table)
+        for spec in specs:
+            if spec.pages:
+                address = f"http://127.0.0.1:{spec.port + port_offset}/"
+                console.print(f"pages for people ({spec.name}): {address}", highlight=False)
         if demo:
             _demo(data_dir, port_offset)
         console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
@@ -162,12 +173,16 @@ def _demo(data_dir: Path, port_offset: int) -> None:
             f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
             highlight=False,
         )
+        for spec in discover_services():
+            if spec.pages:  # the same figures as pages: sign in with the login above
+                page = f"http://127.0.0.1:{ports[spec.name]}/dashboard"
+                console.print(f"the dashboard: {page}", highlight=False)
 
 
-async def _provision(url: str, subjects: Subjects) -> None:
-    nc = await nats.connect(url)
+async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
+    nc = await connect(SpineSettings(), url, connect_timeout=5)
     try:
-        await ensure_streams(nc.jetstream(), subjects)
+        return await ensure_streams(nc.jetstream(), subjects, replicas)
     finally:
         await nc.close()
 
@@ -198,7 +213,7 @@ def status(
 
 
 async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> None:
-    nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
+    nc = await connect(SpineSettings(), url, connect_timeout=5, max_reconnect_attempts=1)
     js = nc.jetstream()
     streams = Table(
         "stream", "subjects", "messages", "bytes", "first seq", "last seq", "replicas", title="Streams"
@@ -289,7 +304,7 @@ async def _replay(
     schema: str | None,
     subjects: Subjects,
 ) -> None:
-    nc = await nats.connect(url, connect_timeout=5)
+    nc = await connect(SpineSettings(), url, connect_timeout=5)
     js = nc.jetstream()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
@@ -315,6 +330,49 @@ async def _replay(
                     console.print(f"[yellow]  refused stream sequence {sequence}: {reason}[/]")
     finally:
         await nc.close()
+
+
+@app.command()
+def streams(
+    nats_url: NatsUrl = None,
+    root: Root = "mentornet",
+    replicas: Annotated[
+        int, typer.Option(envvar="MENTORNET_STREAM_REPLICAS", help="Replicas of each stream")
+    ] = 1,
+) -> None:
+    """Create the streams or update them to the declared config (the provisioner job; idempotent)."""
+    for name in asyncio.run(_provision(_nats_url(nats_url), Subjects(root), replicas)):
+        console.print(f"stream {name}: R{replicas}")
+
+
+@app.command("nats-config")
+def nats_config(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the committed files are stale")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the committed files")] = False,
+) -> None:
+    """Print, check or rewrite deploy/nats/accounts.conf and hub-accounts.conf (users, permissions)."""
+    from mentornet_spine.natsconfig import NATS_DEPLOY_DIR, rendered_files
+
+    files = rendered_files(discover_services())
+    if check:
+        stale = [
+            name
+            for name, text in files.items()
+            if not (NATS_DEPLOY_DIR / name).exists()
+            or (NATS_DEPLOY_DIR / name).read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            names = ", ".join(stale)
+            console.print(f"[red]stale in {NATS_DEPLOY_DIR}: {names}[/]: run ./mn nats-config --write")
+            raise typer.Exit(1)
+        console.print(f"{', '.join(files)} in {NATS_DEPLOY_DIR} are current")
+    elif write:
+        for name, text in files.items():
+            (NATS_DEPLOY_DIR / name).write_text(text, encoding="utf-8")
+            console.print(f"wrote {NATS_DEPLOY_DIR / name}")
+    else:
+        for name, text in files.items():
+            sys.stdout.write(f"# --- {name}\n{text}")
 
 
 @app.command()

@@ -3,13 +3,18 @@
 faststream's default NATS ack policy terminates a failing message; here acknowledgement is manual:
 applied or duplicate → ack; failed → nak with a growing delay until ``max_deliver``; poison or
 out of attempts → the original event and the reason go to ``<root>.dlq.<consumer>``, then term.
+An outage of the database is none of the events' fault: the batch is retried in place (JetStream
+told the work is in progress) until the database answers, so no attempt is spent on it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,11 +25,14 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, DeliverPolicy
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Subjects
 from mentornet_spine import compat, metrics
 from mentornet_spine.handlers import Delivery, Outcome, TransactionalHandler, process_batch
+from mentornet_spine.outage import is_outage
 
 log = logging.getLogger(__name__)
 compat.install()
@@ -38,6 +46,8 @@ class ConsumerSettings:
     fetch_timeout_s: float = 0.5
     #: nak delays by attempt (seconds); the last one repeats
     backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
+    #: how long a batch is retried in place through a database outage before attempts count again
+    outage_patience_s: float = 3600.0
 
     def delay(self, attempt: int) -> float:
         return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
@@ -76,8 +86,13 @@ def register_consumer(
     subjects: Subjects,
     settings: ConsumerSettings | None = None,
     catalogue: Catalogue = CATALOGUE,
+    inbox_prefix: str = "_INBOX",
 ) -> None:
-    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream."""
+    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream.
+
+    Pulled messages arrive under ``inbox_prefix`` (the subscriber's own option: faststream does not
+    take the connection's), which the service's NATS user may subscribe to.
+    """
     cfg = settings or ConsumerSettings()
     for source in handler.sources:
         subscriber = broker.subscriber(
@@ -85,6 +100,7 @@ def register_consumer(
             stream=JStream(subjects.stream(source), declare=False),
             durable=handler.name,
             pull_sub=PullSub(batch_size=cfg.batch_size, timeout=cfg.fetch_timeout_s, batch=True),
+            inbox_prefix=f"{inbox_prefix}.".encode(),
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
@@ -115,7 +131,7 @@ async def handle_messages(
         Delivery(m.data, m.metadata.sequence.stream, dict(m.headers or {}), m.metadata.stream) for m in msgs
     ]
     started = time.perf_counter()
-    await process_batch(engine, handler, deliveries, catalogue)
+    await _process_through_outages(engine, handler, cfg, msgs, deliveries, catalogue)
     metrics.handler_latency.record(time.perf_counter() - started, {"consumer": handler.name})
     for msg, d in zip(msgs, deliveries, strict=True):
         attempts = msg.metadata.num_delivered
@@ -125,7 +141,8 @@ async def handle_messages(
         if d.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED):
             await msg.ack()
         elif d.outcome is Outcome.POISON or attempts >= cfg.max_deliver:
-            log.error("dead-lettering %s seq %s: %s", handler.name, d.stream_sequence, d.reason)
+            with _in_trace_of(d):
+                log.error("dead-lettering %s seq %s: %s", handler.name, d.stream_sequence, d.reason)
             await broker.publish(
                 dead_letter_body(handler.name, msg, d.reason, attempts),
                 subjects.dead_letter(handler.name),
@@ -135,7 +152,48 @@ async def handle_messages(
             metrics.dead_letters.add(1, {"consumer": handler.name})
             await msg.term()
         else:
-            log.warning(
-                "%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason
-            )
+            with _in_trace_of(d):
+                log.warning(
+                    "%s seq %s failed (attempt %s): %s", handler.name, d.stream_sequence, attempts, d.reason
+                )
             await msg.nak(delay=cfg.delay(attempts))
+
+
+async def _process_through_outages(
+    engine: AsyncEngine,
+    handler: TransactionalHandler,
+    cfg: ConsumerSettings,
+    msgs: list[Msg],
+    deliveries: list[Delivery],
+    catalogue: Catalogue,
+) -> None:
+    """``process_batch``, retried in place while the database is away (up to ``outage_patience_s``)."""
+    started = time.monotonic()
+    pause = 0.1
+    while True:
+        patient = time.monotonic() - started < cfg.outage_patience_s
+        try:
+            await process_batch(engine, handler, deliveries, catalogue, raise_outages=patient)
+            return
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            metrics.outage_retries.add(1, {"consumer": handler.name})
+            log.warning(
+                "%s: database unavailable (%r); retrying the batch in %.1fs", handler.name, error, pause
+            )
+        # keep JetStream from redelivering what this process still holds (best effort: NATS may be away too)
+        await asyncio.gather(*(m.in_progress() for m in msgs), return_exceptions=True)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0, cfg.ack_wait_s / 3)
+
+
+@contextlib.contextmanager
+def _in_trace_of(delivery: Delivery) -> Iterator[None]:
+    """Log lines about an event carry the trace it travels in (even with tracing off here)."""
+    carrier = delivery.headers or (delivery.envelope.trace_context if delivery.envelope else {})
+    token = otel_context.attach(propagate.extract(carrier))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, envelope_from_json
+from mentornet_spine.outage import is_outage
 from mentornet_spine.tables import processed_events
 
 log = logging.getLogger(__name__)
@@ -175,9 +176,16 @@ async def process_batch(
     batch: Sequence[Delivery],
     catalogue: Catalogue = CATALOGUE,
     scope: Scope | None = None,
+    *,
+    raise_outages: bool = False,
 ) -> None:
-    """Set every delivery's outcome; effects of applied events are committed on return."""
+    """Set every delivery's outcome; effects of applied events are committed on return.
+
+    With ``raise_outages`` an outage of the database (see ``mentornet_spine.outage``) is raised
+    instead of marking events failed, so the caller can retry the batch without spending attempts.
+    """
     for d in batch:
+        d.outcome, d.reason = None, ""
         decode(d, handler, catalogue)
     todo = [d for d in batch if d.outcome is None]
     seen = batch if handler.tracks_positions else ()
@@ -193,6 +201,8 @@ async def process_batch(
             d.outcome = Outcome.APPLIED
         return
     except Exception as error:
+        if raise_outages and is_outage(error):
+            raise
         if len(todo) == 1:
             todo[0].outcome, todo[0].reason = Outcome.FAILED, f"{type(error).__name__}: {error}"
             return
@@ -205,4 +215,6 @@ async def process_batch(
             if applied:
                 d.outcome = Outcome.APPLIED
         except Exception as error:
+            if raise_outages and is_outage(error):
+                raise
             d.outcome, d.reason = Outcome.FAILED, f"{type(error).__name__}: {error}"

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -17,6 +15,7 @@ from mentornet_events import InvalidEventPayload, UnknownEventType
 from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.store import ConcurrencyConflict
+from mentornet_spine.telemetry import metrics_enabled, tracing_enabled
 from mentornet_spine.validation import ru_errors
 
 
@@ -113,6 +112,6 @@ def create_http_app(runtime: ServiceRuntime, title: str) -> FastAPI:
             headers={"Retry-After": "1"},
         )
 
-    if isinstance(trace.get_tracer_provider(), TracerProvider):  # only when traces go somewhere
+    if tracing_enabled() or metrics_enabled():  # spans and HTTP latency, only when they go somewhere
         FastAPIInstrumentor.instrument_app(app, excluded_urls="/health")
     return app

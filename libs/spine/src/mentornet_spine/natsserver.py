@@ -5,6 +5,7 @@ Used by ``mentornet up`` for the embedded broker and by tests that must kill or 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -57,14 +58,20 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     monitor_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    #: a configuration file (accounts, leaf nodes); the flags above override its listen address
+    config: Path | None = None
+    #: the server's environment (a configuration's ``$VARIABLE`` references), added to this one's
+    env: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [
-            nats_server_binary(),
+        cmd = [nats_server_binary()]
+        if self.config is not None:
+            cmd += ["-c", str(self.config)]
+        cmd += [
             "-a",
             "127.0.0.1",
             "-p",
@@ -81,6 +88,7 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(  # own session: a Ctrl-C meant for `up` must not stop it first
             self.command(),
+            env=None if self.env is None else os.environ | self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

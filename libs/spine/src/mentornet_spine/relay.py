@@ -116,6 +116,8 @@ class OutboxRelay:
         done = 0
         for row, ack in zip(rows, acks, strict=True):
             if isinstance(ack, BaseException):
+                if done == 0:  # nothing got through (no leader yet, broker away): back off
+                    raise ack
                 log.warning("publish of position %s failed: %r; will retry", row.position, ack)
                 break  # keep commit order: the rest is retried after this one
             done += 1
@@ -156,19 +158,23 @@ class OutboxRelay:
         max_idle_sleep: float = 0.5,
         error_sleep: float = 1.0,
     ) -> None:
-        """Relay until ``stop`` is set; survives broker and database outages by retrying.
+        """Relay until ``stop`` is set; survives broker and database outages by retrying (from
+        ``idle_sleep`` apart, doubling up to ``error_sleep``: a leader election is over in a moment).
 
         When idle it polls less and less often (up to ``max_idle_sleep``), and wakes at once when
         the store reports an append, so an idle service costs nothing and a busy one waits not.
         """
         pause = idle_sleep
+        error_pause = idle_sleep
         while not stop.is_set():
             try:
                 sent = await self.relay_once()
-            except Exception as error:  # the broker or the database is away: wait and retry
-                log.warning("outbox relay error: %r", error)
-                await _sleep_or_stop(stop, error_sleep)
+            except Exception as error:  # the broker or the database is away: wait longer each time
+                log.warning("outbox relay error: %r; retrying in %.2fs", error, error_pause)
+                await _sleep_or_stop(stop, error_pause)
+                error_pause = min(error_pause * 2, error_sleep)
                 continue
+            error_pause = idle_sleep
             if sent == self.batch_size:
                 pause = idle_sleep
                 continue  # more may be waiting

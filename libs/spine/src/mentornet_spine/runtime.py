@@ -14,22 +14,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import nats
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
-from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import text
 
 from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
 from mentornet_spine.migrate import MigrationSet, migrate
+from mentornet_spine.natsconnect import broker_options, connect, inbox_prefix, resilience
 from mentornet_spine.projection import Projection
 from mentornet_spine.relay import OutboxRelay
+from mentornet_spine.sampling import MetricsSampler
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.store import EventStore
 from mentornet_spine.streams import ensure_streams
+from mentornet_spine.telemetry import metrics_enabled
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,26 @@ class ServiceRuntime:
             settings.database_url,
             schema=settings.database_schema,
             pool_size=settings.database_pool_size,
-            application_name=f"mentornet-{settings.service}",
+            application_name=settings.database_application_name or f"mentornet-{settings.service}",
         )
         self.store = EventStore(self.engine)
         self.broker = NatsBroker(
-            settings.nats_url,
+            settings.nats_servers,
             graceful_timeout=30,
-            max_reconnect_attempts=-1,
-            name=f"mentornet-{settings.service}",
             log_level=logging.DEBUG,  # one line per message is noise at INFO
+            **broker_options(settings),
+            **resilience(settings, f"mentornet-{settings.service}"),
         )
+        consumer_settings = consumer_settings or ConsumerSettings(ack_wait_s=settings.consumer_ack_wait)
         for handler in self.handlers:
-            register_consumer(self.broker, self.engine, handler, self.subjects, consumer_settings)
+            register_consumer(
+                self.broker,
+                self.engine,
+                handler,
+                self.subjects,
+                consumer_settings,
+                inbox_prefix=inbox_prefix(settings.nats_user),
+            )
         #: run after migrations and before serving (e.g. bootstrap data)
         self.on_start: list[Callable[[], Awaitable[None]]] = []
         #: run first when stopping (e.g. a service's own background tasks)
@@ -70,12 +78,8 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self._stop = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
-        self._backlog = 0
-        metrics.get_meter("mentornet.spine").create_observable_gauge(
-            "mentornet.outbox.backlog",
-            [self._observe_backlog],
-            description="Events committed, not yet published",
-        )
+        self._sampler_task: asyncio.Task[None] | None = None
+        self.sampler: MetricsSampler | None = None
 
     def every(self, interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
         """Run ``job`` every ``interval_s`` seconds while the service runs (a failure waits for the next)."""
@@ -104,23 +108,25 @@ class ServiceRuntime:
 
         self.on_start.append(start)
 
-    def _observe_backlog(self, _options: CallbackOptions) -> list[Observation]:
-        return [Observation(self._backlog, {"service": self.settings.service})]
-
     async def start(self) -> None:
         await migrate(self.engine, *self.migrations)
         for handler in self.handlers:
             if isinstance(handler, Projection):
                 await handler.install(self.engine)
-        self._nc = await nats.connect(
-            self.settings.nats_url, max_reconnect_attempts=-1, name=f"mentornet-{self.settings.service}-relay"
+        self._nc = await connect(
+            self.settings, **resilience(self.settings, f"mentornet-{self.settings.service}-relay")
         )
         js = self._nc.jetstream()
-        await ensure_streams(js, self.subjects, self.settings.stream_replicas)
+        if self.settings.provision_streams:
+            await ensure_streams(js, self.subjects, self.settings.stream_replicas)
         self.relay = OutboxRelay(self.engine, js, self.subjects)
         self.store.on_appended.append(self.relay.wake)
         self._stop.clear()
         self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
+        if metrics_enabled():  # sampling costs queries: only when the figures go somewhere
+            self.sampler = MetricsSampler(self.settings.service, js, self.subjects, self.handlers, self.relay)
+            sampling = self.sampler.run(self._stop, self.settings.metrics_interval)
+            self._sampler_task = asyncio.create_task(sampling, name="metrics-sampler")
         await self.broker.start()
         for hook in self.on_start:
             await hook()
@@ -138,6 +144,10 @@ class ServiceRuntime:
         self._stop.set()
         if self._relay_task:
             await self._relay_task
+        if self._sampler_task:
+            await self._sampler_task
+        if self.sampler:
+            self.sampler.close()
         # the broker may already be gone (a shutdown of the whole system): stop anyway
         try:
             await self.broker.stop()
@@ -164,8 +174,7 @@ class ServiceRuntime:
         connected = self._nc is not None and self._nc.is_connected
         checks["nats"] = "ok" if connected else "disconnected"
         if self.relay is not None and checks["database"] == "ok":
-            self._backlog = await self.relay.backlog()
-            checks["outbox_backlog"] = self._backlog
+            checks["outbox_backlog"] = await self.relay.backlog()
         checks["ok"] = checks["database"] == "ok" and connected
         checks["service"] = self.settings.service
         return checks

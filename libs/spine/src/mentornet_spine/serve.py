@@ -6,7 +6,7 @@ import sys
 
 import uvicorn
 
-from mentornet_spine.services import discover_services
+from mentornet_spine.services import discover_services, find_service
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.telemetry import setup_logging, setup_telemetry
 
@@ -14,10 +14,10 @@ from mentornet_spine.telemetry import setup_logging, setup_telemetry
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise SystemExit("usage: python -m mentornet_spine.serve <service>")
-    specs = {s.name: s for s in discover_services()}
-    if argv[0] not in specs:
-        raise SystemExit(f"unknown service {argv[0]!r}; known: {', '.join(specs) or 'none'}")
-    spec = specs[argv[0]]
+    spec = find_service(argv[0])
+    if spec is None:
+        known = ", ".join(s.name for s in discover_services())
+        raise SystemExit(f"unknown service {argv[0]!r}; known: {known or 'none'}")
     settings = SpineSettings(service=spec.name)
     setup_logging(settings)
     setup_telemetry(settings)

@@ -41,6 +41,15 @@ class ServiceSpec:
     projections: str | None = None
     description: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: durable consumers (the handler's name) and the services whose streams each reads; the
+    #: broker permissions of the service's NATS user are generated from this (``nats-config``)
+    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: whether the service talks to NATS at all (a service without events gets no NATS user)
+    broker: bool = True
+    #: whether the service keeps a database of its own (the web pages hold no data)
+    database: bool = True
+    #: whether the service serves pages for people (``mentornet up`` prints their address)
+    pages: bool = False
 
     def create_app(self, settings: SpineSettings) -> FastAPI:
         factory: Callable[[SpineSettings], FastAPI] = load_object(self.app_factory)
@@ -65,3 +74,15 @@ def discover_services() -> list[ServiceSpec]:
         spec = load_object(reference.strip())
         specs[spec.name] = spec
     return [specs[name] for name in sorted(specs)]
+
+
+def find_service(name: str) -> ServiceSpec | None:
+    """One service's spec, importing only that service (each service's imports take seconds)."""
+    for reference in filter(None, os.environ.get("MENTORNET_EXTRA_SERVICES", "").split(",")):
+        spec = load_object(reference.strip())
+        if spec.name == name:
+            return spec  # type: ignore[no-any-return]
+    for ep in entry_points(group="mentornet.services", name=name):
+        loaded: ServiceSpec = ep.load()
+        return loaded
+    return next((s for s in discover_services() if s.name == name), None)

@@ -15,7 +15,11 @@ from datetime import UTC, datetime
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -24,6 +28,7 @@ from mentornet_spine.settings import SpineSettings
 
 
 def setup_telemetry(settings: SpineSettings) -> TracerProvider | None:
+    """Install the SDK's providers if traces and metrics have somewhere to go (OTLP or console)."""
     if not (settings.otlp_endpoint or settings.otel_console):
         return None
     resource = Resource.create(
@@ -31,20 +36,42 @@ def setup_telemetry(settings: SpineSettings) -> TracerProvider | None:
     )
     provider = TracerProvider(resource=resource)
     readers: list[MetricReader] = []
+    interval_ms = settings.metrics_interval * 1000
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+        readers.append(
+            PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=interval_ms)
+        )
     elif settings.otel_console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        readers.append(
+            PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=interval_ms)
+        )
     trace.set_tracer_provider(provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     return provider
 
 
+def tracing_enabled() -> bool:
+    """An SDK tracer provider is installed (by ``setup_telemetry`` or a test)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def metrics_enabled() -> bool:
+    """An SDK meter provider is installed, so sampled gauges are worth their queries."""
+    return isinstance(metrics.get_meter_provider(), MeterProvider)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line; ``trace_id``/``span_id`` of the current span when there is one."""
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -52,6 +79,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.service:
+            entry["service"] = self.service
         ctx = trace.get_current_span().get_span_context()
         if ctx.is_valid:
             entry["trace_id"] = f"{ctx.trace_id:032x}"
@@ -62,7 +91,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(settings: SpineSettings, level: int = logging.INFO) -> None:
+    """JSON lines by default (``LOG_FORMAT=json``); ``LOG_FORMAT=text`` for a human at a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    if settings.log_json:
-        handler.setFormatter(JsonFormatter())
+    if settings.json_logs:
+        handler.setFormatter(JsonFormatter(settings.service))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -24,6 +24,7 @@ SPEC = ServiceSpec(
     port=8103,
     description="region-wide indicators for the outer contour, the federal feed",
     projections="monitoring.bootstrap:projections",
+    consumers={"monitoring-facts": ("registry", "programs")},
 )
 
 

@@ -36,6 +36,7 @@ SPEC = ServiceSpec(
     app_factory="notifications.bootstrap:create_app",
     port=8104,
     description="inboxes, school webhooks, broadcasts",
+    consumers={"notifications-fanout": ("registry", "programs", "monitoring")},
 )
 MIGRATIONS = MigrationSet(
     Path(__file__).parent / "adapters" / "migrations" / "versions", "notifications_alembic_version"

@@ -28,6 +28,7 @@ SPEC = ServiceSpec(
     app_factory="programs.bootstrap:create_app",
     port=8102,
     description="programmes, matching and pairs, roadmaps, meetings and feedback",
+    consumers={"programs-eligibility": ("registry",)},
 )
 MIGRATIONS = MigrationSet(
     Path(__file__).parent / "adapters" / "migrations" / "versions", "programs_alembic_version"

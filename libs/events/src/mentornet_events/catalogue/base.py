@@ -46,6 +46,8 @@ class EventSpec:
     service: str
     aggregate: str
     description: str
+    #: anonymous aggregates the federal hub may receive (the only subjects leaving the region)
+    federal: bool = False
 
     @property
     def name(self) -> str:
@@ -70,8 +72,14 @@ class Catalogue:
         self._specs: dict[str, EventSpec] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
-    def event(self, *, service: str, aggregate: str, version: int = 1) -> Callable[[type[E]], type[E]]:
-        """Class decorator: register a domain event; the class name is its type."""
+    def event(
+        self, *, service: str, aggregate: str, version: int = 1, federal: bool = False
+    ) -> Callable[[type[E]], type[E]]:
+        """Class decorator: register a domain event; the class name is its type.
+
+        ``federal=True`` marks anonymous aggregates that may cross to the federal hub; the NATS
+        account configuration is generated from this flag (``mentornet nats-config``).
+        """
 
         def register(model: type[E]) -> type[E]:
             name = model.__name__
@@ -80,7 +88,7 @@ class Catalogue:
             model.event_type = name
             model.schema_version = version
             doc = (model.__doc__ or "").strip()
-            self._specs[name] = EventSpec(model, service, aggregate, doc)
+            self._specs[name] = EventSpec(model, service, aggregate, doc, federal)
             return model
 
         return register

@@ -28,7 +28,7 @@ class FederalRow(BaseModel):
     suppressed: list[str] = Field(default_factory=list, description="Counts withheld as too small")
 
 
-@CATALOGUE.event(service="monitoring", aggregate="federal")
+@CATALOGUE.event(service="monitoring", aggregate="federal", federal=True)
 class FederalAggregatesPublished(DomainEvent):
     """The region's figures for a period, for the federal level: counts only, small ones suppressed."""
 

@@ -76,9 +76,11 @@ class Answers(Generic[Key]):
         self.budget_s = budget_s
         self.max_age_s = max_age_s
         self.hot_for_s = hot_for_s
-        #: background recomputations of an answer start at least this many of its durations apart
-        #: (at most a quarter of a database core per answer asked for; readers may still wait)
+        #: background passes start at least this many of the last pass's durations after it ended
+        #: (at most a fifth of a database core however many answers are kept fresh; a dashboard
+        #: of thirteen periods would otherwise keep a core busy all day)
         self.spacing = spacing
+        self._next_pass = float("-inf")
         self.size = size
         self.clock = clock
         self._held: dict[Key, Answer] = {}
@@ -116,18 +118,20 @@ class Answers(Generic[Key]):
     async def refresh(self, positions: Positions) -> int:
         """Recompute, one at a time, the answers asked for recently that ``positions`` moved past."""
         now = self.clock()
+        if now < self._next_pass:
+            return 0
         recomputed = 0
         for key, asked in list(self._asked.items()):
             if now - asked > self.hot_for_s:
                 del self._asked[key]
                 continue
             held = self._held.get(key)
-            if held is not None and (
-                covers(held.positions, positions) or now - held.computed_at < self.spacing * held.took_s
-            ):
+            if held is not None and covers(held.positions, positions):
                 continue
             await asyncio.shield(self._flight(key))
             recomputed += 1
+        ended = self.clock()
+        self._next_pass = ended + self.spacing * (ended - now)
         return recomputed
 
     def _expected_end(self, key: Key, held: Answer) -> float:

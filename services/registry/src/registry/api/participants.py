@@ -36,9 +36,15 @@ async def register_mentee(
 
 @router.get("/schools/{code}/participants", summary="Участники баз организации")
 async def list_participants(
-    code: str, principal: CurrentPrincipal, registry: RegistryDep, base: BaseKind | None = None
+    code: str,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    base: BaseKind | None = None,
+    person: Annotated[
+        bool, Query(description="С персональными данными (только для самой организации)")
+    ] = False,
 ) -> list[dict[str, Any]]:
-    return await registry.participants(principal, code, base)
+    return await registry.participants(principal, code, base, person)
 
 
 @router.get("/participants/{participant_id}", summary="Участник")

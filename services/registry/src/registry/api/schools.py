@@ -124,6 +124,13 @@ async def issue_credentials(code: str, principal: CurrentPrincipal, registry: Re
     return {"client_id": issued.client_id, "client_secret": issued.client_secret}
 
 
+@router.get("/schools/{code}/credentials", summary="Учётные данные организации (без секретов)")
+async def list_credentials(
+    code: str, principal: CurrentPrincipal, registry: RegistryDep
+) -> list[dict[str, Any]]:
+    return await registry.credentials(principal, code)
+
+
 @router.delete("/schools/{code}/credentials/{client_id}", summary="Отозвать учётные данные")
 async def revoke_credentials(
     code: str, client_id: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response

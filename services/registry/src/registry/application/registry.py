@@ -285,6 +285,22 @@ class Registry:
             principal, code, lambda s: s.revoke_credentials(client_id), None, extra=revoke
         )
 
+    async def credentials(self, principal: Principal, code: str) -> list[dict[str, Any]]:
+        """A school's client ids with their dates (never a secret): for the operator who issues them."""
+        await self._visible_school(principal, code)
+        principal.require_role(Role.REGIONAL_OPERATOR)
+        query = (
+            select(
+                school_credentials.c.client_id,
+                school_credentials.c.created_at,
+                school_credentials.c.revoked_at,
+            )
+            .where(school_credentials.c.school == code)
+            .order_by(school_credentials.c.created_at)
+        )
+        async with self.reads.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
+
     async def school(self, principal: Principal, code: str) -> dict[str, Any]:
         return dict((await self._visible_school(principal, code))._mapping)
 
@@ -505,12 +521,15 @@ class Registry:
         return view
 
     async def participants(
-        self, principal: Principal, school_code: str, base: BaseKind | None = None
+        self, principal: Principal, school_code: str, base: BaseKind | None = None, person: bool = False
     ) -> list[dict[str, Any]]:
+        """The school's bases; ``person`` adds each one's personal data, for the school's own staff only."""
         if not principal.can_access(await self._place(school_code)):
             raise NotFound(f"Организация {school_code} не найдена")
         if principal.role in (Role.MENTOR, Role.MENTEE):
             raise AccessDenied("Список участников доступен куратору организации")
+        if person and principal.role not in SCHOOL_WRITERS:
+            raise AccessDenied("Персональные данные участников доступны только их организации")
         query = select(participants).where(
             participants.c.school == school_code, participants.c.erased.is_(False)
         )
@@ -519,7 +538,14 @@ class Registry:
         elif base is BaseKind.MENTEE:
             query = query.where(participants.c.in_mentee_base)
         async with self.reads.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(query.order_by(participants.c.id))]
+            found = [dict(r._mapping) for r in await conn.execute(query.order_by(participants.c.id))]
+            if person:
+                for view in found:
+                    try:
+                        view["person"] = await self.vault.read(conn, view["id"])
+                    except (PersonalDataErased, LookupError):
+                        view["person"] = None
+        return found
 
     # -- the directory for services that deliver messages -------------------------------
 
