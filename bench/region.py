@@ -10,8 +10,9 @@ municipalities, 45,000 teachers) drives their public APIs through one academic y
   handled by every durable consumer (monitoring, programs' eligibility, notifications);
 - command → figure latency: after every ``--sample-every``-th pair formed or meeting held, the
   school's figure in the monitoring service (``GET /indicators/schools/{code}`` with
-  ``Cache-Control: no-cache``, i.e. at the current stream positions) is polled every 20 ms until it
-  counts the command; latency from the command's send (p50, p99);
+  ``Cache-Control: no-cache``, i.e. at the current stream positions) is polled every 100 ms until it
+  counts the command; latency from the command's send (p50, p99; at most 2 probes at a time, so that the
+  probing does not load the monitoring service more than a few dashboards would);
 - consumer lag at the peak: every second, each consumer's pending + unacknowledged messages;
 - CPU seconds and peak RSS per service (psutil; VmHWM from /proc), the simulator's own too.
 
@@ -115,7 +116,8 @@ class Watch:
     probes: set[asyncio.Task[None]] = field(default_factory=set)
     seen: dict[Act, int] = field(default_factory=dict)
     sample_every: int = 20
-    max_probes: int = 4
+    max_probes: int = 2
+    poll_s: float = 0.1
 
     async def lag(self, js: Any) -> dict[str, int]:
         prefix = self.system.root.upper() + "_"
@@ -162,7 +164,7 @@ class Watch:
                 if answer.status_code == 200 and answer.json()["figures"][group][key] >= expected:
                     self.latencies.append(time.monotonic() - sent)
                     return
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(self.poll_s)
 
 
 async def _drained(watch: Watch) -> None:

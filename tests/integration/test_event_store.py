@@ -30,6 +30,16 @@ async def test_concurrency_conflict_is_detected(database: Database) -> None:
     assert await store.stream_version("pair-1") == 1
 
 
+async def test_a_stale_version_of_a_running_stream_is_a_conflict(database: Database) -> None:
+    store = EventStore(database.engine)
+    await store.append("pair-1", 0, [pair_formed()], tenant=tenant())
+    await store.append("pair-1", 1, [item_completed()], tenant=tenant())
+    for stale in (1, 3):  # behind the stream, and ahead of it
+        with pytest.raises(ConcurrencyConflict, match=f"is at version 2, the command expected {stale}"):
+            await store.append("pair-1", stale, [item_completed()], tenant=tenant())
+    assert await store.stream_version("pair-1") == 2
+
+
 async def test_racing_writers_one_wins(database: Database) -> None:
     store = EventStore(database.engine)
     await store.append("pair-1", 0, [pair_formed()], tenant=tenant())

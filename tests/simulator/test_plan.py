@@ -44,6 +44,8 @@ def test_each_school_acts_in_date_order_and_never_on_a_pair_that_is_not_running(
         days = [s.on for s in school.steps]
         assert days == sorted(days)
         assert school.steps[0].act is Act.IMPORT and school.steps[-1].act is Act.COMPLETE_PROGRAMME
+        imported = {s.args[0] for s in school.steps if s.act is Act.IMPORT}
+        assert imported == {"mentor"} | ({"mentee"} if school.mentees else set())  # never an empty file
         formed: set[object] = set()
         ended: set[object] = set()
         meetings: set[tuple[object, object]] = set()

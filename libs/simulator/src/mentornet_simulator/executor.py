@@ -236,8 +236,6 @@ class SchoolRun:
             await self.call("registry", "POST", f"/schools/{code}/import/{base}", files=files),
             f"{code} import",
         )
-        if base == "mentee":
-            await self._resolve_participants()
 
     async def _resolve_participants(self) -> None:
         """Imported people get ids in the registry; match them to the plan by what the plan gave them."""
@@ -268,6 +266,7 @@ class SchoolRun:
             ) from None
 
     async def do_launch(self, n: int, step: Step) -> None:
+        await self._resolve_participants()  # the bases are in: their ids, for the pairs
         title, starts_on = step.args
         body = {"title": title, "form": "teacher_teacher", "starts_on": str(starts_on), "curator": "куратор"}
         answer = _ok(await self.call("programs", "POST", "/programmes", key=str(n), json=body), "launch")

@@ -290,9 +290,12 @@ def _school(
     )
     y = config.year
     pairs = _pairs(config, rng, mentors, mentees, date(y, 9, 15))
-    steps: list[Step] = [
-        Step(date(y, 8, 28), Act.IMPORT, ("mentor",)),
-        Step(date(y, 8, 28), Act.IMPORT, ("mentee",)),
+    steps: list[Step] = [  # an empty base is not imported (the registry refuses a file without rows)
+        *(
+            Step(date(y, 8, 28), Act.IMPORT, (base,))
+            for base, rows in (("mentor", mentors), ("mentee", mentees))
+            if rows
+        ),
         Step(date(y, 9, 1), Act.LAUNCH, (rng.choice(PROGRAMME_TITLES), date(y, 9, 1))),
         Step(date(y, 9, 2), Act.DOCUMENT, (f"{rng.randint(10, 199)}-од", date(y, 9, 2))),
         Step(date(y, 9, 14), Act.STAGE, ("pairing", date(y, 9, 14))),
