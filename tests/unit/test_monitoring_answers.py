@@ -139,3 +139,25 @@ async def test_a_reader_does_not_wait_for_a_computation_that_cannot_end_within_t
     assert quick is first
     figures.gate.set()
     assert (await answers.get("region", figures.positions, fresh=True)).body["as_of"] == {"registry": 2}
+
+
+async def test_readers_start_no_computation_within_its_spacing_after_the_last() -> None:
+    now = [0.0]
+    figures = Figures()
+
+    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
+        now[0] += 1.0  # each computation takes a second
+        return await figures(key)
+
+    answers: Answers[str] = Answers(slow, budget_s=0.05, max_age_s=60, spacing=4, clock=lambda: now[0])
+    first = await answers.get("region", figures.positions)  # computed from 0 to 1
+    figures.positions, now[0] = {"registry": 2}, 4.0
+    assert await answers.get("region", figures.positions) is first  # 3 s after: under 4 durations
+    assert figures.runs == 1
+    now[0] = 5.5
+    assert await answers.get("region", figures.positions) is first  # too slow to wait for: held...
+    await asyncio.sleep(0.01)  # ...while the computation this reader started runs
+    assert figures.runs == 2
+    assert (await answers.get("region", figures.positions)).positions == {"registry": 2}
+    figures.positions = {"registry": 3}
+    assert (await answers.get("region", figures.positions, fresh=True)).positions == {"registry": 3}

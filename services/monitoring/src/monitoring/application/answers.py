@@ -76,9 +76,9 @@ class Answers(Generic[Key]):
         self.budget_s = budget_s
         self.max_age_s = max_age_s
         self.hot_for_s = hot_for_s
-        #: background passes start at least this many of the last pass's durations after it ended
-        #: (at most a fifth of a database core however many answers are kept fresh; a dashboard
-        #: of thirteen periods would otherwise keep a core busy all day)
+        #: computations of one question, and background passes, start at least this many of the
+        #: last one's durations after it ended (a dashboard of thirteen periods, or readers
+        #: starting one computation after another, would otherwise keep a core busy all day)
         self.spacing = spacing
         self._next_pass = float("-inf")
         self.size = size
@@ -100,6 +100,8 @@ class Answers(Generic[Key]):
         held = self._held.get(key)
         if held is not None and covers(held.positions, positions):
             return held
+        if not fresh and held is not None and self._too_soon(key, held):
+            return held  # computed a moment ago: the next computation waits its turn
         flight = self._flight(key)
         if not fresh and held is not None and self.clock() - held.computed_at <= self.max_age_s:
             if self._expected_end(key, held) > self.clock() + self.budget_s:
@@ -133,6 +135,14 @@ class Answers(Generic[Key]):
         ended = self.clock()
         self._next_pass = ended + self.spacing * (ended - now)
         return recomputed
+
+    def _too_soon(self, key: Key, held: Answer) -> bool:
+        """Whether readers would start a computation of ``key`` within ``spacing`` of its duration
+        after the last one: at most a fifth of a database core goes to one question, however many
+        dashboards ask it while events arrive (back to back, they kept a core busy and every
+        request waited for it)."""
+        age = self.clock() - held.computed_at
+        return key not in self._flights and age <= self.max_age_s and age < self.spacing * held.took_s
 
     def _expected_end(self, key: Key, held: Answer) -> float:
         """When the computation under way should end, judged by how long the last one took."""
