@@ -53,7 +53,7 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from mentornet_simulator.cli import run_with_progress  # noqa: E402
 from mentornet_simulator.executor import Done  # noqa: E402
-from mentornet_simulator.plan import PRESETS, Act, Preset, RegionPlan, academic_year, make_plan  # noqa: E402
+from mentornet_simulator.plan import PRESETS, Act, Figures, Preset, RegionPlan, academic_year, make_plan  # noqa: E402
 from mentornet_simulator.system import System  # noqa: E402
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -197,23 +197,6 @@ async def _region(system: System, token: str, period: str) -> dict[str, Any]:
         return figures
 
 
-def _shown(f: dict[str, Any]) -> dict[str, int]:
-    return {
-        "schools": f["schools"],
-        "teachers": f["headcounts"]["teachers"],
-        "students": f["headcounts"]["students"],
-        "mentors": f["bases"]["mentors"],
-        "mentees": f["bases"]["mentees"],
-        "pairs_formed": f["pairs"]["formed"],
-        "pairs_dissolved": f["pairs"]["dissolved"],
-        "pairs_completed": f["pairs"]["completed"],
-        "items_planned": f["roadmaps"]["planned"],
-        "items_completed": f["roadmaps"]["completed"],
-        "meetings": f["feedback"]["meetings"],
-        "feedback_forms": f["feedback"]["forms"],
-    }
-
-
 async def _analyze(postgres_url: str, system: System, stop: asyncio.Event, every: float) -> None:
     """ANALYZE the run's schemas now and then, as autovacuum would (the test server runs without it)."""
     engine = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
@@ -319,7 +302,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Report:
         expected = vars(plan.figures())
         shown: dict[str, int] = {}
         for _ in range(20):  # the monitoring service's answer at the final positions
-            shown = _shown(await _region(system, await _operator_token(system), plan.period))
+            shown = Figures.shown(await _region(system, await _operator_token(system), plan.period))
             if shown == expected:
                 break
             await asyncio.sleep(1)

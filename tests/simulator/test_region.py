@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mentornet_simulator import PRESETS, Preset, make_plan
-from mentornet_simulator.plan import academic_year
+from mentornet_simulator.plan import Figures, academic_year
 from mentornet_simulator.system import System
 from tests.integration.support import eventually
 
@@ -57,23 +57,6 @@ async def _figures(system: System, period: str) -> dict[str, Any]:
         return figures
 
 
-def _shown(f: dict[str, Any]) -> dict[str, int]:
-    return {
-        "schools": f["schools"],
-        "teachers": f["headcounts"]["teachers"],
-        "students": f["headcounts"]["students"],
-        "mentors": f["bases"]["mentors"],
-        "mentees": f["bases"]["mentees"],
-        "pairs_formed": f["pairs"]["formed"],
-        "pairs_dissolved": f["pairs"]["dissolved"],
-        "pairs_completed": f["pairs"]["completed"],
-        "items_planned": f["roadmaps"]["planned"],
-        "items_completed": f["roadmaps"]["completed"],
-        "meetings": f["feedback"]["meetings"],
-        "feedback_forms": f["feedback"]["forms"],
-    }
-
-
 async def test_a_tiny_year_through_the_cli_ends_in_exactly_the_plan_s_figures(system: System) -> None:
     # the current academic year: bases and forms count from when they were recorded, which is now
     year = academic_year(date.today())
@@ -91,7 +74,7 @@ async def test_a_tiny_year_through_the_cli_ends_in_exactly_the_plan_s_figures(sy
     shown: dict[str, int] = {}
 
     async def matches() -> bool:  # the monitoring service follows the events
-        shown.update(_shown(await _figures(system, plan.period)))
+        shown.update(Figures.shown(await _figures(system, plan.period)))
         return shown == expected
 
     await eventually(matches, within=30, interval=0.3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from monitoring.application.answers import Answer, Answers, Positions, covers
@@ -22,6 +23,18 @@ class Figures:
         seen = dict(self.positions)  # read first, as the service reads its positions first
         await self.gate.wait()
         return seen, {"key": key, "as_of": seen}
+
+
+def taking(
+    seconds: float, figures: Figures, now: list[float]
+) -> Callable[[str], Awaitable[tuple[Positions, dict[str, Any]]]]:
+    """``figures`` on a fake clock, each computation taking ``seconds`` of it."""
+
+    async def compute(key: str) -> tuple[Positions, dict[str, Any]]:
+        now[0] += seconds
+        return await figures(key)
+
+    return compute
 
 
 def test_covers_compares_every_stream() -> None:
@@ -107,10 +120,7 @@ async def test_background_passes_are_spaced_out_by_their_duration() -> None:
     now = [0.0]
     figures = Figures()
 
-    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
-        now[0] += 1.0  # each computation takes a second
-        return await figures(key)
-
+    slow = taking(1.0, figures, now)  # fake seconds per computation
     answers: Answers[str] = Answers(slow, budget_s=0.05, max_age_s=60, spacing=4, clock=lambda: now[0])
     answers.ask("region")
     answers.ask("school")
@@ -125,10 +135,7 @@ async def test_a_reader_does_not_wait_for_a_computation_that_cannot_end_within_t
     now = [0.0]
     figures = Figures()
 
-    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
-        now[0] += 2.0  # the computation takes two (fake) seconds
-        return await figures(key)
-
+    slow = taking(2.0, figures, now)  # fake seconds per computation
     answers: Answers[str] = Answers(slow, budget_s=0.5, max_age_s=60, clock=lambda: now[0])
     first = await answers.get("region", figures.positions)
     assert first.took_s == 2.0
@@ -145,10 +152,7 @@ async def test_readers_start_no_computation_within_its_spacing_after_the_last() 
     now = [0.0]
     figures = Figures()
 
-    async def slow(key: str) -> tuple[Positions, dict[str, Any]]:
-        now[0] += 1.0  # each computation takes a second
-        return await figures(key)
-
+    slow = taking(1.0, figures, now)  # fake seconds per computation
     answers: Answers[str] = Answers(slow, budget_s=0.05, max_age_s=60, spacing=4, clock=lambda: now[0])
     first = await answers.get("region", figures.positions)  # computed from 0 to 1
     figures.positions, now[0] = {"registry": 2}, 4.0

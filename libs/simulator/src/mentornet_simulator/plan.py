@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from mentornet_events.vocabulary import DeficitArea, DissolutionReason, MeetingKind
 
@@ -183,6 +184,24 @@ class Figures:
     items_completed: int
     meetings: int
     feedback_forms: int
+
+    @staticmethod
+    def shown(f: dict[str, Any]) -> dict[str, int]:
+        """The same counts read off the monitoring service's region figures (its JSON answer)."""
+        return {
+            "schools": f["schools"],
+            "teachers": f["headcounts"]["teachers"],
+            "students": f["headcounts"]["students"],
+            "mentors": f["bases"]["mentors"],
+            "mentees": f["bases"]["mentees"],
+            "pairs_formed": f["pairs"]["formed"],
+            "pairs_dissolved": f["pairs"]["dissolved"],
+            "pairs_completed": f["pairs"]["completed"],
+            "items_planned": f["roadmaps"]["planned"],
+            "items_completed": f["roadmaps"]["completed"],
+            "meetings": f["feedback"]["meetings"],
+            "feedback_forms": f["feedback"]["forms"],
+        }
 
 
 @dataclass(frozen=True)
