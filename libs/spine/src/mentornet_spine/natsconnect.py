@@ -44,12 +44,16 @@ def tls_context(settings: SpineSettings) -> ssl.SSLContext | None:
     return context
 
 
+def _password(settings: SpineSettings) -> str:
+    return settings.nats_password.get_secret_value() if settings.nats_password else ""
+
+
 def connect_options(settings: SpineSettings) -> dict[str, Any]:
     """Keyword arguments for ``nats.connect`` (servers excluded)."""
     options: dict[str, Any] = {"inbox_prefix": inbox_prefix(settings.nats_user)}
     if settings.nats_user:
         options["user"] = settings.nats_user
-        options["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        options["password"] = _password(settings)
     if (context := tls_context(settings)) is not None:
         options["tls"] = context
     return options
@@ -60,8 +64,9 @@ def broker_options(settings: SpineSettings) -> dict[str, Any]:
     context = tls_context(settings)
     security: NatsSecurity | None = None
     if settings.nats_user:
-        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
-        security = NatsUserPassword(username=settings.nats_user, password=password, ssl_context=context)
+        security = NatsUserPassword(
+            username=settings.nats_user, password=_password(settings), ssl_context=context
+        )
     elif context is not None:
         security = NatsSecurity(ssl_context=context)
     options: dict[str, Any] = {"inbox_prefix": inbox_prefix(settings.nats_user)}

@@ -22,7 +22,7 @@ from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
 from mentornet_spine.migrate import MigrationSet, migrate
-from mentornet_spine.natsconnect import broker_options, connect, inbox_prefix, resilience
+from mentornet_spine.natsconnect import broker_options, connect, inbox_prefix, resilience, servers
 from mentornet_spine.projection import Projection
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.sampling import MetricsSampler
@@ -54,7 +54,7 @@ class ServiceRuntime:
         )
         self.store = EventStore(self.engine)
         self.broker = NatsBroker(
-            settings.nats_servers,
+            servers(settings.nats_url),
             graceful_timeout=30,
             log_level=logging.DEBUG,  # one line per message is noise at INFO
             **broker_options(settings),

@@ -56,10 +56,6 @@ class SpineSettings(BaseSettings):
     log_format: Literal["json", "text"] | None = Field(default=None, validation_alias="LOG_FORMAT")
 
     @property
-    def nats_servers(self) -> list[str]:
-        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
-
-    @property
     def json_logs(self) -> bool:
         return self.log_format == "json" if self.log_format else self.log_json
 
