@@ -100,16 +100,19 @@ class Answers(Generic[Key]):
         held = self._held.get(key)
         if held is not None and covers(held.positions, positions):
             return held
-        if not fresh and held is not None and self._too_soon(key, held):
-            return held  # computed a moment ago: the next computation waits its turn
-        flight = self._flight(key)
         if not fresh and held is not None and self.clock() - held.computed_at <= self.max_age_s:
+            if key not in self._flights and self.clock() - held.computed_at < self.spacing * held.took_s:
+                # computed a moment ago: the next computation waits its turn (at most a fifth of a
+                # database core per question however many dashboards ask it while events arrive;
+                # back to back, computations kept a core busy and every request waited on it)
+                return held
+            flight = self._flight(key)
             if self._expected_end(key, held) > self.clock() + self.budget_s:
                 return held  # waiting the budget out would only add to the reader's time
             done, _ = await asyncio.wait({flight}, timeout=self.budget_s)
             if not done:
                 return held
-        answer = await asyncio.shield(flight)
+        answer = await asyncio.shield(self._flight(key))
         for _ in range(FRESH_ATTEMPTS):
             if not fresh or covers(answer.positions, positions):
                 break
@@ -136,14 +139,6 @@ class Answers(Generic[Key]):
         self._next_pass = ended + self.spacing * (ended - now)
         return recomputed
 
-    def _too_soon(self, key: Key, held: Answer) -> bool:
-        """Whether readers would start a computation of ``key`` within ``spacing`` of its duration
-        after the last one: at most a fifth of a database core goes to one question, however many
-        dashboards ask it while events arrive (back to back, they kept a core busy and every
-        request waited for it)."""
-        age = self.clock() - held.computed_at
-        return key not in self._flights and age <= self.max_age_s and age < self.spacing * held.took_s
-
     def _expected_end(self, key: Key, held: Answer) -> float:
         """When the computation under way should end, judged by how long the last one took."""
         return self._began.get(key, self.clock()) + held.took_s
@@ -152,9 +147,9 @@ class Answers(Generic[Key]):
         """The computation of ``key`` under way, or a new one: readers of one question share it."""
         flight = self._flights.get(key)
         if flight is None:
-            flight = asyncio.create_task(self._run(key))
+            self._began[key] = began = self.clock()
+            flight = asyncio.create_task(self._run(key, began))
             self._flights[key] = flight
-            self._began[key] = self.clock()
 
             def forget(done: asyncio.Task[Answer]) -> None:
                 if self._flights.get(key) is done:
@@ -166,8 +161,7 @@ class Answers(Generic[Key]):
             flight.add_done_callback(forget)
         return flight
 
-    async def _run(self, key: Key) -> Answer:
-        began = self.clock()
+    async def _run(self, key: Key, began: float) -> Answer:
         positions, body = await self._compute(key)
         done = self.clock()
         answer = Answer.of(positions, body, done, done - began)
