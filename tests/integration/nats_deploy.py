@@ -11,9 +11,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mentornet_spine.natsconfig import NATS_DEPLOY_DIR, region_users
+from nats.aio.client import Client
+
+from mentornet_spine.natsconfig import FEDERAL_READER, NATS_DEPLOY_DIR, password_variable, region_users
+from mentornet_spine.natsconnect import connect
 from mentornet_spine.natsserver import NatsServer, free_port
 from mentornet_spine.services import ServiceSpec
+from mentornet_spine.settings import SpineSettings
+
+#: the region's leaf node user at the hub
+LEAF_USER = "region38"
 
 
 def password() -> str:
@@ -51,20 +58,36 @@ class Hub:
     server: NatsServer
     leaf_port: int
     monitor_port: int
+    #: what the hub's configuration reads: the region's leaf credentials, the reader's password
+    env: dict[str, str]
 
-    def leaf_url(self, user: str, password: str) -> str:
-        return f"nats-leaf://{user}:{password}@127.0.0.1:{self.leaf_port}"
+    @property
+    def region_link(self) -> str:
+        """``FEDERAL_HUB_URL`` for the region: its leaf user's credentials and this hub's leaf port."""
+        return f"nats-leaf://{LEAF_USER}:{self.env['FEDERAL_LEAF_PASSWORD']}@127.0.0.1:{self.leaf_port}"
+
+    async def federal_reader(self) -> Client:
+        """A connection as the generated federal reader (it may read only the aggregates)."""
+        reader_password = self.env[password_variable(FEDERAL_READER)]
+        return await connect(
+            SpineSettings(nats_url=self.server.url, nats_user=FEDERAL_READER, nats_password=reader_password)
+        )
 
 
-def hub_server(directory: Path, env: dict[str, str], observer_password: str | None = None) -> Hub:
-    """The federal hub from hub.conf and hub-accounts.conf, on this test's ports.
+def hub_server(directory: Path, observer_password: str | None = None) -> Hub:
+    """The federal hub from hub.conf and hub-accounts.conf, on this test's ports, fresh passwords.
 
     ``observer_password`` adds a test-only user to FEDERAL that may read everything there, so a
     test can show what did not arrive (the generated reader may read only the aggregates).
     """
     directory.mkdir(parents=True, exist_ok=True)
+    env = {
+        "FEDERAL_LEAF_USER": LEAF_USER,
+        "FEDERAL_LEAF_PASSWORD": password(),
+        password_variable(FEDERAL_READER): password(),
+    }
     server = NatsServer(store_dir=directory / "js", env=env, config=directory / "hub.conf")
-    hub = Hub(server, leaf_port=free_port(), monitor_port=free_port())
+    hub = Hub(server, leaf_port=free_port(), monitor_port=free_port(), env=env)
     text = (NATS_DEPLOY_DIR / "hub.conf").read_text()
     for production, here in (
         ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{hub.server.port}"),

@@ -16,7 +16,7 @@ import nats
 from nats.aio.msg import Msg
 
 from mentornet_events import CATALOGUE, Subjects
-from mentornet_spine.natsconfig import FEDERAL_READER, PROVISIONER, federal_subjects, password_variable
+from mentornet_spine.natsconfig import PROVISIONER, federal_subjects, password_variable
 from mentornet_spine.natsconnect import connect
 from mentornet_spine.services import discover_services
 from mentornet_spine.settings import SpineSettings
@@ -30,16 +30,11 @@ SUBJECTS = Subjects()
 async def test_aggregates_cross_to_the_hub_participant_events_do_not(tmp_path: Path) -> None:
     [aggregate] = federal_subjects(SUBJECTS)
     assert aggregate == "mentornet.monitoring.federal.federal_aggregates_published"
-    leaf_password, observer_password = password(), password()
-    hub_env = {
-        "FEDERAL_LEAF_USER": "region38",
-        "FEDERAL_LEAF_PASSWORD": leaf_password,
-        password_variable(FEDERAL_READER): password(),
-    }
-    hub = hub_server(tmp_path / "hub", hub_env, observer_password=observer_password)
+    observer_password = password()
+    hub = hub_server(tmp_path / "hub", observer_password=observer_password)
     hub.server.start()
     region_env = region_passwords(discover_services())
-    region_env["FEDERAL_HUB_URL"] = hub.leaf_url("region38", leaf_password)
+    region_env["FEDERAL_HUB_URL"] = hub.region_link
     region = region_server(tmp_path / "region", region_env, federal_link=True).start()
     try:
 
@@ -61,13 +56,7 @@ async def test_aggregates_cross_to_the_hub_participant_events_do_not(tmp_path: P
         await provisioner.close()
 
         # the hub: the generated federal reader, and an observer of everything in FEDERAL
-        reader = await connect(
-            SpineSettings(
-                nats_url=hub.server.url,
-                nats_user=FEDERAL_READER,
-                nats_password=hub_env[password_variable(FEDERAL_READER)],
-            )
-        )
+        reader = await hub.federal_reader()
         observer = await nats.connect(hub.server.url, user="observer", password=observer_password)
         read: list[Msg] = []
         seen: list[Msg] = []

@@ -14,28 +14,22 @@ from pathlib import Path
 from nats.aio.msg import Msg
 
 from mentornet_events import Subjects
-from mentornet_spine.natsconfig import FEDERAL_READER, PROVISIONER, federal_subjects, password_variable
+from mentornet_spine.natsconfig import PROVISIONER, federal_subjects, password_variable
 from mentornet_spine.natsconnect import connect
 from mentornet_spine.services import discover_services
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import ensure_streams
-from tests.integration.nats_deploy import hub_server, password, region_cluster, region_passwords
+from tests.integration.nats_deploy import hub_server, region_cluster, region_passwords
 from tests.integration.support import eventually
 
 SUBJECTS = Subjects()
 
 
 async def test_three_nodes_r3_streams_and_one_copy_at_the_hub(tmp_path: Path) -> None:
-    leaf_password = password()
-    hub_env = {
-        "FEDERAL_LEAF_USER": "region38",
-        "FEDERAL_LEAF_PASSWORD": leaf_password,
-        password_variable(FEDERAL_READER): password(),
-    }
-    hub = hub_server(tmp_path / "hub", hub_env)
+    hub = hub_server(tmp_path / "hub")
     hub.server.start()
     env = region_passwords(discover_services())
-    env["FEDERAL_HUB_URL"] = hub.leaf_url("region38", leaf_password)
+    env["FEDERAL_HUB_URL"] = hub.region_link
     nodes = region_cluster(tmp_path / "region", env)
     for node in nodes:
         node.start()
@@ -60,13 +54,7 @@ async def test_three_nodes_r3_streams_and_one_copy_at_the_hub(tmp_path: Path) ->
         assert info.cluster is not None and len(info.cluster.replicas or []) == 2
         await provisioner.close()
 
-        reader = await connect(
-            SpineSettings(
-                nats_url=hub.server.url,
-                nats_user=FEDERAL_READER,
-                nats_password=hub_env[password_variable(FEDERAL_READER)],
-            )
-        )
+        reader = await hub.federal_reader()
         received: list[Msg] = []
 
         async def on_aggregate(msg: Msg) -> None:
