@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from opentelemetry import propagate, trace
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +25,23 @@ from mentornet_spine.tables import events
 
 APPEND_LOCK_KEY = 0x4D4E_4556  # "MNEV": one advisory lock per database serialises appends
 tracer = trace.get_tracer("mentornet.spine.store")
+
+
+# Statements of the hot paths, built once (building one costs about as much as running it).
+_STREAM_VERSION = (
+    select(func.coalesce(func.max(events.c.stream_version), 0))
+    .where(events.c.stream_id == bindparam("stream_id"))
+    .scalar_subquery()
+)
+# The lock orders commits; the unique (stream, version) constraint guards the version, so both can
+# be read in one round trip, in either order.
+_LOCK_AND_VERSION = select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY), _STREAM_VERSION)
+_INSERT = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+_READ_STREAM = (
+    select(events)
+    .where(events.c.stream_id == bindparam("stream_id"), events.c.stream_version > bindparam("after"))
+    .order_by(events.c.stream_version)
+)
 
 
 class ConcurrencyConflict(Exception):
@@ -143,9 +160,14 @@ class EventStore:
             trace_context = current_trace_context()
             correlation = correlation_id or new_event_id()
             async with self._connection(conn) as c:
-                if c.dialect.name == "postgresql":
-                    await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-                versions = await self._versions(c, [change.stream_id for change in changes])
+                if c.dialect.name == "postgresql" and len(changes) == 1:
+                    only = changes[0].stream_id
+                    row = (await c.execute(_LOCK_AND_VERSION, {"stream_id": only})).one()
+                    versions = {only: int(row[1])}
+                else:
+                    if c.dialect.name == "postgresql":
+                        await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+                    versions = await self._versions(c, [change.stream_id for change in changes])
                 now = utc_now()
                 envelopes: list[Envelope] = []
                 for change in changes:
@@ -170,10 +192,7 @@ class EventStore:
                     ]
                     versions[change.stream_id] = actual + len(change.events)
                 try:
-                    result = await c.execute(
-                        insert(events).returning(events.c.position, sort_by_parameter_order=True),
-                        [_envelope_row(e) for e in envelopes],
-                    )
+                    result = await c.execute(_INSERT, [_envelope_row(e) for e in envelopes])
                 except IntegrityError as error:
                     if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
                         first = changes[0]
@@ -210,14 +229,15 @@ class EventStore:
         async with self.reader.connect() as conn:
             return await self._version(conn, stream_id)
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        query = (
-            select(events)
-            .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
-            .order_by(events.c.stream_version)
-        )
-        async with self.reader.connect() as conn:
-            return [_row_to_envelope(r) for r in await conn.execute(query)]
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, conn: AsyncConnection | None = None
+    ) -> list[Envelope]:
+        """A stream's events after ``after_version``; in the caller's transaction when given ``conn``."""
+        params = {"stream_id": stream_id, "after": after_version}
+        if conn is not None:
+            return [_row_to_envelope(r) for r in await conn.execute(_READ_STREAM, params)]
+        async with self.reader.connect() as own:
+            return [_row_to_envelope(r) for r in await own.execute(_READ_STREAM, params)]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Everything after a global position, in position order; never skips (see module doc)."""

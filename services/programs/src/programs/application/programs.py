@@ -7,13 +7,15 @@ that may describe a person go to the texts table in the same transaction, never 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
@@ -30,6 +32,7 @@ from mentornet_spine.db import statement_reads
 from mentornet_spine.errors import DomainError
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import ConcurrencyConflict, EventStore
+from mentornet_spine.streamcache import RecentStreams
 from programs.adapters import read_model
 from programs.adapters.tables import (
     eligible,
@@ -71,18 +74,36 @@ def _stale(expected: int | None, actual: int) -> None:
         raise ConcurrencyConflict("(If-Match)", expected, actual)
 
 
+@dataclass
+class _Write:
+    """A command's transaction and what it appended (known to the stream cache once committed)."""
+
+    conn: AsyncConnection
+    appended: list[tuple[str, int, Sequence[DomainEvent]]] = field(default_factory=list)
+
+
 class Programs:
     def __init__(self, engine: AsyncEngine, store: EventStore, today: Callable[[], date]) -> None:
         self.engine = engine
         self.reads = statement_reads(engine)
         self.store = store
+        self.streams = RecentStreams(store)
         self.today = today
 
     # -- plumbing -------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[_Write]:
+        """One transaction for a command's reads and writes: one connection, no extra round trips."""
+        async with self.engine.begin() as conn:
+            write = _Write(conn)
+            yield write
+        for stream_id, before, events in write.appended:
+            self.streams.appended(stream_id, before, events)
+
     async def _commit(
         self,
-        conn: AsyncConnection,
+        write: _Write,
         stream_id: str,
         expected_version: int,
         events: Sequence[DomainEvent],
@@ -91,10 +112,35 @@ class Programs:
     ) -> int:
         if not events:
             return expected_version
-        stored = await self.store.append(stream_id, expected_version, events, tenant=tenant, conn=conn)
+        stored = await self.store.append(stream_id, expected_version, events, tenant=tenant, conn=write.conn)
         version = stored[-1].envelope.stream_version
-        await read_model.project(conn, tenant, list(events), version, extra or {})
+        await read_model.project(write.conn, tenant, list(events), version, extra or {})
+        write.appended.append((stream_id, expected_version, events))
         return version
+
+    async def _replay_pair(
+        self, conn: AsyncConnection, pair_id: UUID, version: int | None
+    ) -> pair_domain.Pair:
+        events = await self.streams.events(conn, pair_domain.stream_id(pair_id), version)
+        pair = pair_domain.Pair.replay(events)
+        if pair is None:
+            raise NotFound(f"Пара {pair_id} не найдена")
+        return pair
+
+    async def _replay_programme(
+        self, conn: AsyncConnection, programme_id: UUID, version: int | None
+    ) -> programme_domain.Programme:
+        events = await self.streams.events(conn, programme_domain.stream_id(programme_id), version)
+        programme = programme_domain.Programme.replay(events)
+        if programme is None:
+            raise NotFound(f"Программа {programme_id} не найдена")
+        return programme
+
+    async def _replay_roadmap(
+        self, conn: AsyncConnection, pair_id: UUID, version: int | None
+    ) -> roadmap_domain.Roadmap:
+        events = await self.streams.events(conn, roadmap_domain.stream_id(pair_id), version)
+        return roadmap_domain.Roadmap.replay(pair_id, events)
 
     async def _text(
         self, conn: AsyncConnection, owner: UUID, kind: str, body: dict[str, Any], revision: int = 0
@@ -113,18 +159,23 @@ class Programs:
             )
             return {r.owner_id: dict(r.body) for r in rows}  # the latest revision wins
 
-    async def _load(self, stream_id: str) -> list[DomainEvent]:
-        return [self.store.catalogue.decode(e) for e in await self.store.read_stream(stream_id)]
-
     @staticmethod
     def _tenant(row: Any) -> Tenant:
         return Tenant(region=row.region, municipality=row.municipality or None, school=row.school)
 
-    async def _programme_row(self, principal: Principal, programme_id: UUID, write: bool = False) -> Any:
-        async with self.reads.connect() as conn:
-            row = (
-                await conn.execute(select(programmes).where(programmes.c.id == programme_id))
-            ).one_or_none()
+    async def _programme_row(
+        self,
+        principal: Principal,
+        programme_id: UUID,
+        write: bool = False,
+        conn: AsyncConnection | None = None,
+    ) -> Any:
+        query = select(programmes).where(programmes.c.id == programme_id)
+        if conn is not None:
+            row = (await conn.execute(query)).one_or_none()
+        else:
+            async with self.reads.connect() as own:
+                row = (await own.execute(query)).one_or_none()
         if row is None or not principal.can_access(self._tenant(row)):
             raise NotFound(f"Программа {programme_id} не найдена")
         if write:
@@ -133,16 +184,16 @@ class Programs:
             raise AccessDenied("Наставнику и наставляемому доступны только их пары")
         return row
 
-    async def _pair_row(self, principal: Principal, pair_id: UUID) -> tuple[Any, Tenant]:
+    async def _pair_row(
+        self, principal: Principal, pair_id: UUID, conn: AsyncConnection | None = None
+    ) -> tuple[Any, Tenant]:
         """The pair if the caller may see it: its school's staff and operators, or one of its members."""
-        async with self.reads.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(pairs, programmes.c.region, programmes.c.municipality)
-                    .join(programmes, programmes.c.id == pairs.c.programme_id)
-                    .where(pairs.c.id == pair_id)
-                )
-            ).one_or_none()
+        params = {"pair_id": pair_id}
+        if conn is not None:
+            row = (await conn.execute(_PAIR_ROW, params)).one_or_none()
+        else:
+            async with self.reads.connect() as own:
+                row = (await own.execute(_PAIR_ROW, params)).one_or_none()
         if row is None:
             raise NotFound(f"Пара {pair_id} не найдена")
         tenant = self._tenant(row)
@@ -181,9 +232,9 @@ class Programs:
             "curator": data.curator,
             "partner_schools": data.partner_schools,
         }
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
             version = await self._commit(
-                conn, programme_domain.stream_id(programme_id), 0, events, tenant, extra
+                write, programme_domain.stream_id(programme_id), 0, events, tenant, extra
             )
         return programme_id, version
 
@@ -211,15 +262,12 @@ class Programs:
         expected: int | None,
         extra: dict[str, Any] | None = None,
     ) -> int:
-        row = await self._programme_row(principal, programme_id, write=True)
-        programme = programme_domain.Programme.replay(
-            await self._load(programme_domain.stream_id(programme_id))
-        )
-        assert programme is not None
-        _stale(expected, programme.version)
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
+            row = await self._programme_row(principal, programme_id, write=True, conn=write.conn)
+            programme = await self._replay_programme(write.conn, programme_id, row.version)
+            _stale(expected, programme.version)
             return await self._commit(
-                conn,
+                write,
                 programme_domain.stream_id(programme_id),
                 programme.version,
                 decide(programme),
@@ -250,42 +298,35 @@ class Programs:
         self, principal: Principal, programme_id: UUID, data: ProgrammeCompletionIn, expected: int | None
     ) -> int:
         """Stage 7: every active pair completes, the reflection is kept, the best mentors nominated."""
-        row = await self._programme_row(principal, programme_id, write=True)
-        programme = programme_domain.Programme.replay(
-            await self._load(programme_domain.stream_id(programme_id))
-        )
-        assert programme is not None
-        _stale(expected, programme.version)
         on = data.completed_on or self.today()
-        tenant = self._tenant(row)
-        async with self.reads.connect() as conn:
-            active = list(
-                await conn.scalars(
-                    select(pairs.c.id).where(pairs.c.programme_id == programme_id, pairs.c.status == "active")
+        async with self._write() as write:
+            conn = write.conn
+            row = await self._programme_row(principal, programme_id, write=True, conn=conn)
+            programme = await self._replay_programme(conn, programme_id, row.version)
+            _stale(expected, programme.version)
+            tenant = self._tenant(row)
+            members = list(
+                await conn.execute(
+                    select(pairs.c.id, pairs.c.version, pairs.c.status, pairs.c.mentor_ids).where(
+                        pairs.c.programme_id == programme_id
+                    )
                 )
             )
-            mentors = {
-                m
-                for ids in await conn.scalars(
-                    select(pairs.c.mentor_ids).where(pairs.c.programme_id == programme_id)
+            active = [(p.id, p.version) for p in members if p.status == "active"]
+            mentors = {m for p in members for m in p.mentor_ids}
+            unknown = [m for m in data.nominated_mentor_ids if str(m) not in mentors]
+            if unknown:
+                raise DomainError(
+                    "Номинировать можно только наставников этой программы: " + ", ".join(map(str, unknown))
                 )
-                for m in ids
-            }
-        unknown = [m for m in data.nominated_mentor_ids if str(m) not in mentors]
-        if unknown:
-            raise DomainError(
-                "Номинировать можно только наставников этой программы: " + ", ".join(map(str, unknown))
-            )
-        events = programme.complete(on, len(active), list(data.nominated_mentor_ids))
-        async with self.engine.begin() as conn:
-            for pair_id in active:
-                pair = pair_domain.Pair.replay(await self._load(pair_domain.stream_id(pair_id)))
-                assert pair is not None
+            events = programme.complete(on, len(active), list(data.nominated_mentor_ids))
+            for pair_id, pair_version in active:
+                pair = await self._replay_pair(conn, pair_id, pair_version)
                 await self._commit(
-                    conn, pair_domain.stream_id(pair_id), pair.version, pair.complete(on), tenant
+                    write, pair_domain.stream_id(pair_id), pair.version, pair.complete(on), tenant
                 )
             version = await self._commit(
-                conn, programme_domain.stream_id(programme_id), programme.version, events, tenant
+                write, programme_domain.stream_id(programme_id), programme.version, events, tenant
             )
             await self._text(
                 conn, programme_id, "completion", {"reflection": data.reflection, "results": data.results}
@@ -403,15 +444,13 @@ class Programs:
     # -- pairs ----------------------------------------------------------------------------
 
     async def form_pair(self, principal: Principal, programme_id: UUID, data: PairIn) -> tuple[UUID, int]:
-        row = await self._programme_row(principal, programme_id, write=True)
-        programme = programme_domain.Programme.replay(
-            await self._load(programme_domain.stream_id(programme_id))
-        )
-        assert programme is not None
-        programme.require_pairing()
         ids = [*data.mentor_ids, *data.mentee_ids]
         pair_id = uuid.uuid4()
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
+            conn = write.conn
+            row = await self._programme_row(principal, programme_id, write=True, conn=conn)
+            programme = await self._replay_programme(conn, programme_id, row.version)
+            programme.require_pairing()
             known = await self._eligible(conn, ids)
             missing = [str(i) for i in ids if i not in known]
             if missing:
@@ -433,7 +472,7 @@ class Programs:
                 mentee_ids=list(data.mentee_ids),
                 formed_on=data.formed_on or self.today(),
             )
-            version = await self._commit(conn, pair_domain.stream_id(pair_id), 0, [event], self._tenant(row))
+            version = await self._commit(write, pair_domain.stream_id(pair_id), 0, [event], self._tenant(row))
         return pair_id, version
 
     async def pair(self, principal: Principal, pair_id: UUID) -> dict[str, Any]:
@@ -488,20 +527,19 @@ class Programs:
         write_side: str | None = None,
         texts_for: Callable[[AsyncConnection], Any] | None = None,
     ) -> int:
-        row, tenant = await self._pair_row(principal, pair_id)
-        if principal.role in PEOPLE:
-            if write_side is None or self._side(principal, row) != write_side:
-                raise AccessDenied("Это действие выполняет куратор организации")
-        elif principal.role not in WRITERS:
-            raise AccessDenied("Это действие выполняет организация")
-        pair = pair_domain.Pair.replay(await self._load(pair_domain.stream_id(pair_id)))
-        assert pair is not None
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
+            row, tenant = await self._pair_row(principal, pair_id, write.conn)
+            if principal.role in PEOPLE:
+                if write_side is None or self._side(principal, row) != write_side:
+                    raise AccessDenied("Это действие выполняет куратор организации")
+            elif principal.role not in WRITERS:
+                raise AccessDenied("Это действие выполняет организация")
+            pair = await self._replay_pair(write.conn, pair_id, row.version)
             version = await self._commit(
-                conn, pair_domain.stream_id(pair_id), pair.version, decide(pair), tenant
+                write, pair_domain.stream_id(pair_id), pair.version, decide(pair), tenant
             )
             if texts_for is not None:
-                await texts_for(conn)
+                await texts_for(write.conn)
         return version
 
     async def dissolve(self, principal: Principal, pair_id: UUID, data: DissolveIn) -> int:
@@ -578,10 +616,10 @@ class Programs:
         return {"pair_id": pair_id, "version": row.roadmap_version, "items": items}
 
     async def _roadmap_writer(
-        self, principal: Principal, pair_id: UUID, sides: tuple[str, ...] = ("mentor",)
+        self, principal: Principal, pair_id: UUID, conn: AsyncConnection, sides: tuple[str, ...] = ("mentor",)
     ) -> tuple[Any, Tenant]:
         """The curator draws up and corrects the roadmap with the mentor; the mentee marks items done."""
-        row, tenant = await self._pair_row(principal, pair_id)
+        row, tenant = await self._pair_row(principal, pair_id, conn)
         if principal.role in PEOPLE:
             if self._side(principal, row) not in sides:
                 raise AccessDenied("Дорожную карту ведут куратор и наставник")
@@ -594,19 +632,20 @@ class Programs:
     async def set_roadmap(
         self, principal: Principal, pair_id: UUID, data: RoadmapIn, expected: int | None
     ) -> int:
-        _, tenant = await self._roadmap_writer(principal, pair_id)
-        roadmap = roadmap_domain.Roadmap.replay(pair_id, await self._load(roadmap_domain.stream_id(pair_id)))
-        # an edit based on an older version loses; without If-Match the version read here is expected
-        _stale(expected, roadmap.version)
         items = [(item.item_id or uuid.uuid4(), item) for item in data.items]
         planned = [
             PlannedItem(item_id=item_id, direction=item.direction, due_on=item.due_on, rhythm=item.rhythm)
             for item_id, item in items
         ]
-        events = roadmap.set_items(planned, data.reason)
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
+            conn = write.conn
+            row, tenant = await self._roadmap_writer(principal, pair_id, conn)
+            roadmap = await self._replay_roadmap(conn, pair_id, row.roadmap_version)
+            # an edit based on an older version loses; without If-Match the version read here is expected
+            _stale(expected, roadmap.version)
+            events = roadmap.set_items(planned, data.reason)
             version = await self._commit(
-                conn, roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant
+                write, roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant
             )
             revision = roadmap.revision + 1
             for item_id, item in items:
@@ -644,12 +683,13 @@ class Programs:
     async def complete_item(
         self, principal: Principal, pair_id: UUID, item_id: UUID, data: CompletionIn
     ) -> int:
-        _, tenant = await self._roadmap_writer(principal, pair_id, sides=("mentor", "mentee"))
-        roadmap = roadmap_domain.Roadmap.replay(pair_id, await self._load(roadmap_domain.stream_id(pair_id)))
-        events = roadmap.complete_item(item_id, data.completed_on or self.today(), data.product_kind)
-        async with self.engine.begin() as conn:
+        async with self._write() as write:
+            conn = write.conn
+            row, tenant = await self._roadmap_writer(principal, pair_id, conn, sides=("mentor", "mentee"))
+            roadmap = await self._replay_roadmap(conn, pair_id, row.roadmap_version)
+            events = roadmap.complete_item(item_id, data.completed_on or self.today(), data.product_kind)
             version = await self._commit(
-                conn, roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant
+                write, roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant
             )
             if events:
                 await self._text(
@@ -703,6 +743,7 @@ class Programs:
                 await conn.execute(
                     select(
                         roadmap_items.c.pair_id,
+                        pairs.c.roadmap_version,
                         programmes.c.region,
                         programmes.c.municipality,
                         pairs.c.school,
@@ -723,14 +764,14 @@ class Programs:
             )
         raised = 0
         for candidate in candidates:
-            roadmap = roadmap_domain.Roadmap.replay(
-                candidate.pair_id, await self._load(roadmap_domain.stream_id(candidate.pair_id))
-            )
-            events = roadmap.overdue(today)
             try:
-                async with self.engine.begin() as conn:
+                async with self._write() as write:
+                    roadmap = await self._replay_roadmap(
+                        write.conn, candidate.pair_id, candidate.roadmap_version
+                    )
+                    events = roadmap.overdue(today)
                     await self._commit(
-                        conn,
+                        write,
                         roadmap_domain.stream_id(candidate.pair_id),
                         roadmap.version,
                         events,
@@ -740,6 +781,13 @@ class Programs:
             except ConcurrencyConflict:
                 continue  # someone changed the roadmap meanwhile; the next check sees it anew
         return raised
+
+
+_PAIR_ROW = (
+    select(pairs, programmes.c.region, programmes.c.municipality)
+    .join(programmes, programmes.c.id == pairs.c.programme_id)
+    .where(pairs.c.id == bindparam("pair_id"))
+)
 
 
 async def _mentor_loads(conn: AsyncConnection, mentor_ids: Sequence[UUID] | None = None) -> dict[UUID, int]:
