@@ -52,3 +52,32 @@ async def test_a_key_gets_one_answer_and_is_free_again_once_expired(database: Da
         assert later.status_code == 201 and later.json() == {"n": 2, "body": {"a": 2}}
         assert (await client.post("/things", headers=key, json={"a": 2})).json()["n"] == 2
     assert made == [1, 2]
+
+
+async def test_a_first_attempt_that_failed_leaves_the_key_free_for_the_retry(database: Database) -> None:
+    metadata = MetaData()
+    table = idempotency_table(metadata, "test_idempotency_failed")
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    attempts: list[bytes] = []
+
+    async def create(request: Request) -> JSONResponse:
+        attempts.append(await request.body())
+        if len(attempts) == 1:
+            raise RuntimeError("the database went away mid-command")
+        if len(attempts) == 2:
+            return JSONResponse({"detail": "try later"}, status_code=503)
+        return JSONResponse({"made": True}, status_code=201, headers={"ETag": '"1"'})
+
+    app = Starlette(routes=[Route("/things", create, methods=["POST"])])
+    gated = IdempotencyGate(app, database.engine, Anonymous(), table)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=gated, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        key = {"Idempotency-Key": "k-2"}
+        assert (await client.post("/things", headers=key, content=b'{"a": 1}')).status_code == 500
+        assert (await client.post("/things", headers=key, content=b'{"a": 1}')).status_code == 503
+        made = await client.post("/things", headers=key, content=b'{"a": 1}')
+        assert made.status_code == 201 and made.headers["ETag"] == '"1"'
+        replayed = await client.post("/things", headers=key, content=b'{"a": 1}')
+        assert replayed.status_code == 201 and replayed.json() == {"made": True}
+    assert attempts == [b'{"a": 1}'] * 3  # the body reached the app whole each time

@@ -14,10 +14,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mentornet_auth import InvalidToken
 from mentornet_auth.fastapi import Authenticator
@@ -42,43 +41,69 @@ def idempotency_table(metadata: MetaData, name: str) -> Table:
     )
 
 
-class IdempotencyMiddleware(BaseHTTPMiddleware):
+class IdempotencyMiddleware:
+    """Pure ASGI (Starlette's BaseHTTPMiddleware costs a task and a stream per request)."""
+
     def __init__(self, app: ASGIApp, engine: AsyncEngine, authenticator: Authenticator, table: Table) -> None:
-        super().__init__(app)
+        self.app = app
         self.engine = engine
         self.authenticator = authenticator
         self.table = table
         self.autocommit = statement_reads(engine)
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        key = request.headers[HEADER]  # IdempotencyGate sends only commands that carry it
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        key = headers[HEADER]  # IdempotencyGate sends only commands that carry it
         if not 1 <= len(key) <= 200:
-            return JSONResponse({"detail": "Idempotency-Key: от 1 до 200 символов"}, status_code=422)
-        subject = await self._subject(request)
-        body = await request.body()
-        digest = hashlib.sha256(
-            f"{request.method} {request.url.path}?{request.url.query}\n".encode() + body
-        ).hexdigest()
+            answer = JSONResponse({"detail": "Idempotency-Key: от 1 до 200 символов"}, status_code=422)
+            await answer(scope, receive, send)
+            return
+        subject = await self._subject(headers, scope)
+        body = await _body(receive)
+        target = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n"
+        digest = hashlib.sha256(target.encode() + body).hexdigest()
         if not await self._claim(key, subject, digest):
-            return await self._replay(key, subject, digest)
-        response = await call_next(request)
-        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+            await (await self._replay(key, subject, digest))(scope, receive, send)
+            return
+        given = False
+
+        async def replayed() -> Message:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
         mine = (self.table.c.key == key) & (self.table.c.subject == subject)
+        try:
+            await self.app(scope, replayed, keep)
+        except BaseException:
+            async with self._write() as conn:  # a failed first attempt must not block the retry
+                await conn.execute(delete(self.table).where(mine))
+            raise
+        content = b"".join(chunks)
+        status = int(start.get("status", 500))
         async with self._write() as conn:
-            if response.status_code >= 500:
+            if status >= 500:
                 await conn.execute(delete(self.table).where(mine))
             else:
                 await conn.execute(
                     update(self.table)
                     .where(mine)
-                    .values(
-                        status_code=response.status_code, response=content.decode("utf-8", errors="replace")
-                    )
+                    .values(status_code=status, response=content.decode("utf-8", errors="replace"))
                 )
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        return Response(
-            content, status_code=response.status_code, headers=headers, media_type=response.media_type
-        )
+        await send(start)
+        await send({"type": "http.response.body", "body": content, "more_body": False})
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """One statement: autocommit on PostgreSQL (no BEGIN/COMMIT round trips), a transaction on SQLite."""
@@ -99,15 +124,16 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         async with self._write() as conn:
             return (await conn.execute(claim)).first() is not None
 
-    async def _subject(self, request: Request) -> str:
-        authorization = request.headers.get("Authorization", "")
+    async def _subject(self, headers: Headers, scope: Scope) -> str:
+        authorization = headers.get("Authorization", "")
         if authorization.lower().startswith("bearer "):
             try:
                 subject: str = (await self.authenticator.authenticate(authorization[7:])).subject
                 return subject
             except InvalidToken:
                 return "invalid-token"
-        return f"anonymous:{request.client.host if request.client else '-'}"
+        client = scope.get("client")
+        return f"anonymous:{client[0] if client else '-'}"
 
     async def _replay(self, key: str, subject: str, digest: str) -> Response:
         async with self.engine.connect() as conn:
@@ -151,3 +177,15 @@ class IdempotencyGate:
             await self.keeper(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
