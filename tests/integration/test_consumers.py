@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 
+import nats
 import pytest
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
 from mentornet_events import Subjects, envelope_to_json
+from mentornet_events.catalogue.programs import MeetingHeld
+from mentornet_events.vocabulary import MeetingKind, MeetingMode
 from mentornet_spine.consumer import ConsumerSettings, register_consumer
+from mentornet_spine.natsserver import NatsServer
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.store import EventStore
+from mentornet_spine.streams import ensure_streams
 from mentornet_spine.testing import POISON, EventCounts, item_completed, pair_formed, tenant
 from tests.conftest import Database
 from tests.integration.support import eventually, stream_messages
@@ -154,3 +161,40 @@ async def test_consumer_keeps_pulling_after_idle_periods(
             return len((await projection.snapshot(database.engine))[1]) == n
 
         await eventually(applied, within=10)
+
+
+async def test_jetstream_delivers_only_the_event_types_the_handler_applies(
+    private_nats: NatsServer, database: Database, subjects: Subjects, projection: EventCounts
+) -> None:
+    """Subject filters per consumer need nats-server 2.10 (an older one ignores them and sends all)."""
+    nc = await nats.connect(private_nats.url)
+    js = nc.jetstream()
+    await ensure_streams(js, subjects)
+    broker = NatsBroker(private_nats.url, graceful_timeout=10)
+    register_consumer(broker, database.engine, projection, subjects, FAST)
+    await broker.start()
+    try:
+        store = EventStore(database.engine)
+        meeting = MeetingHeld(
+            pair_id=uuid.uuid4(),
+            meeting_id=uuid.uuid4(),
+            kind=MeetingKind.ACQUAINTANCE,
+            mode=MeetingMode.IN_PERSON,
+            held_on=date(2026, 9, 10),
+        )
+        await store.append("pair-a", 0, [pair_formed(), meeting, item_completed()], tenant=tenant())
+        await relay_all(database, js, subjects)
+
+        async def applied() -> bool:
+            return len((await projection.snapshot(database.engine))[1]) == 2
+
+        await eventually(applied)
+        info = await js.consumer_info(subjects.stream("programs"), projection.name)
+        assert sorted(info.config.filter_subjects or []) == [
+            f"{subjects.root}.programs.pair.pair_formed",
+            f"{subjects.root}.programs.roadmap.roadmap_item_completed",
+        ]
+        assert info.num_pending == 0 and info.delivered.consumer_seq == 2  # the meeting was never sent
+    finally:
+        await broker.stop()
+        await nc.close()

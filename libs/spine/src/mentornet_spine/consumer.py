@@ -95,6 +95,13 @@ def register_consumer(
     """
     cfg = settings or ConsumerSettings()
     for source in handler.sources:
+        # JetStream sends only the event types the handler applies (the rest would cost a delivery,
+        # a decode and an ack each); a source none of whose types it wants is read whole, as before.
+        wanted = sorted(
+            spec.subject(subjects)
+            for spec in catalogue
+            if spec.service == source and spec.name in handler.event_types
+        )
         subscriber = broker.subscriber(
             subjects.service_wildcard(source),
             stream=JStream(subjects.stream(source), declare=False),
@@ -107,6 +114,7 @@ def register_consumer(
                 max_deliver=cfg.max_deliver,
                 ack_wait=cfg.ack_wait_s,
                 max_ack_pending=cfg.batch_size * 8,
+                filter_subjects=wanted,
             ),
             ack_policy=FastStreamAckPolicy.MANUAL,
             decoder=_raw_bodies,  # handle_messages parses the envelopes itself
