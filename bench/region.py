@@ -93,6 +93,37 @@ class Usage:
             pass
 
 
+@dataclass
+class GroupUsage:
+    """CPU of every process of one program (PostgreSQL's backends, the NATS server): shared by the
+    whole machine, so it includes anything else they serve; a backend that exits takes its share."""
+
+    program: str
+    cpu_start: dict[int, float] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)
+    peak_rss_mb: float = float("nan")
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu.values())
+
+    def _each(self) -> list[tuple[int, float]]:
+        found = []
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] == self.program:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    found.append((process.pid, times.user + times.system))
+        return found
+
+    def start(self) -> None:
+        self.cpu_start = dict(self._each())
+
+    def sample(self) -> None:
+        for pid, cpu in self._each():
+            self.cpu[pid] = cpu - self.cpu_start.get(pid, 0.0)
+
+
 def _hwm_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -110,7 +141,7 @@ class Watch:
     system: System
     plan: RegionPlan
     token: str = ""
-    usage: dict[str, Usage] = field(default_factory=dict)
+    usage: dict[str, Usage | GroupUsage] = field(default_factory=dict)
     peak_lag: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     probes: set[asyncio.Task[None]] = field(default_factory=set)
@@ -248,7 +279,7 @@ class Report:
     handled: int
     latencies: list[float]
     peak_lag: dict[str, int]
-    usage: dict[str, Usage]
+    usage: dict[str, Usage | GroupUsage]
     figures_match: bool
     shown: dict[str, int]
     expected: dict[str, int]
@@ -273,6 +304,8 @@ async def bench(args: argparse.Namespace, console: Console) -> Report:
         watch.token = await _operator_token(system)
         watch.usage = {name: Usage(psutil.Process(p.popen.pid)) for name, p in system.processes.items()}
         watch.usage["simulator (this process)"] = Usage(psutil.Process(os.getpid()))
+        watch.usage["postgres (all backends)"] = GroupUsage("postgres")
+        watch.usage["nats-server"] = GroupUsage("nats-server")
         for usage in watch.usage.values():
             usage.start()
         watcher = asyncio.create_task(watch.watch(stop))
@@ -338,7 +371,9 @@ def render(r: Report) -> list[str]:
     lines += ["", "| process | CPU s | CPU ms per step | peak RSS MiB |", "|---|---:|---:|---:|"]
     for name, u in r.usage.items():
         lines.append(
-            f"| {name} | {u.cpu_s:.1f} | {1000 * u.cpu_s / max(1, r.steps):.2f} | {u.peak_rss_mb:.0f} |"
+            f"| {name} | {u.cpu_s:.1f} | {1000 * u.cpu_s / max(1, r.steps):.2f} | "
+            + ("—" if u.peak_rss_mb != u.peak_rss_mb else f"{u.peak_rss_mb:.0f}")
+            + " |"
         )
     lines.append("")
     large = r.preset == "large"
