@@ -7,6 +7,7 @@ moves past position N can never later meet a smaller position committing behind 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from opentelemetry import propagate, trace
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +37,30 @@ _STREAM_VERSION = (
 # The lock orders commits; the unique (stream, version) constraint guards the version, so both can
 # be read in one round trip, in either order.
 _LOCK_AND_VERSION = select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY), _STREAM_VERSION)
+# One stream at an expected version, on PostgreSQL: the lock, the version guard and the rows in one
+# statement, so the lock is held for this round trip and the COMMIT's only (a command's read model
+# writes come before it). Positions are drawn after the lock (the defaults are computed above the
+# join with it); a stale version inserts nothing, a racing one breaks the unique constraint.
+_LOCKED_APPEND = text(
+    """
+    WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:lock_key))
+    INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, occurred_at,
+                        region, municipality, school, correlation_id, causation_id,
+                        trace_context, payload)
+    SELECT r.* FROM append_lock, unnest(
+        CAST(:event_ids AS uuid[]), CAST(:stream_ids AS varchar[]), CAST(:versions AS integer[]),
+        CAST(:types AS varchar[]), CAST(:schema_versions AS integer[]),
+        CAST(:occurred AS timestamptz[]), CAST(:regions AS varchar[]),
+        CAST(:municipalities AS varchar[]), CAST(:schools AS varchar[]),
+        CAST(:correlations AS uuid[]), CAST(:causations AS uuid[]),
+        CAST(:traces AS json[]), CAST(:payloads AS json[])
+    ) AS r(event_id, stream_id, stream_version, type, schema_version, occurred_at, region,
+           municipality, school, correlation_id, causation_id, trace_context, payload)
+    WHERE (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = :stream_id) = :expected
+    ORDER BY r.stream_version
+    RETURNING position, stream_version
+    """
+)
 _INSERT = insert(events).returning(events.c.position, sort_by_parameter_order=True)
 _READ_STREAM = (
     select(events)
@@ -159,35 +184,34 @@ class EventStore:
         ):
             trace_context = current_trace_context()
             correlation = correlation_id or new_event_id()
+            now = utc_now()
             async with self._connection(conn) as c:
+                only = changes[0]
+                if c.dialect.name == "postgresql" and len(changes) == 1 and only.expected_version is not None:
+                    envelopes = [
+                        _envelope(
+                            ev, only, only.expected_version + i, now, correlation, causation_id, trace_context
+                        )
+                        for i, ev in enumerate(only.events, start=1)
+                    ]
+                    positions = await self._locked_append(c, only, envelopes)
+                    for notify in self.on_appended:
+                        notify()
+                    return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
                 if c.dialect.name == "postgresql" and len(changes) == 1:
-                    only = changes[0].stream_id
-                    row = (await c.execute(_LOCK_AND_VERSION, {"stream_id": only})).one()
-                    versions = {only: int(row[1])}
+                    row = (await c.execute(_LOCK_AND_VERSION, {"stream_id": only.stream_id})).one()
+                    versions = {only.stream_id: int(row[1])}
                 else:
                     if c.dialect.name == "postgresql":
                         await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
                     versions = await self._versions(c, [change.stream_id for change in changes])
-                now = utc_now()
-                envelopes: list[Envelope] = []
+                envelopes = []
                 for change in changes:
                     actual = versions.get(change.stream_id, 0)
                     if change.expected_version is not None and actual != change.expected_version:
                         raise ConcurrencyConflict(change.stream_id, change.expected_version, actual)
-                    envelopes += [  # every part is validated already: the event, the tenant, our ids
-                        Envelope.model_construct(
-                            event_id=new_event_id(),
-                            type=type(ev).event_type,
-                            schema_version=type(ev).schema_version,
-                            occurred_at=now,
-                            stream_id=change.stream_id,
-                            stream_version=actual + i,
-                            tenant=change.tenant,
-                            correlation_id=correlation,
-                            causation_id=causation_id,
-                            trace_context=trace_context,
-                            payload=ev.model_dump(mode="json"),
-                        )
+                    envelopes += [
+                        _envelope(ev, change, actual + i, now, correlation, causation_id, trace_context)
                         for i, ev in enumerate(change.events, start=1)
                     ]
                     versions[change.stream_id] = actual + len(change.events)
@@ -203,6 +227,40 @@ class EventStore:
             for notify in self.on_appended:
                 notify()
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
+
+    async def _locked_append(
+        self, conn: AsyncConnection, change: StreamAppend, envelopes: list[Envelope]
+    ) -> list[int]:
+        rows = [_envelope_row(e) for e in envelopes]
+        params = {
+            "lock_key": APPEND_LOCK_KEY,
+            "stream_id": change.stream_id,
+            "expected": change.expected_version,
+            "event_ids": [r["event_id"] for r in rows],
+            "stream_ids": [r["stream_id"] for r in rows],
+            "versions": [r["stream_version"] for r in rows],
+            "types": [r["type"] for r in rows],
+            "schema_versions": [r["schema_version"] for r in rows],
+            "occurred": [r["occurred_at"] for r in rows],
+            "regions": [r["region"] for r in rows],
+            "municipalities": [r["municipality"] for r in rows],
+            "schools": [r["school"] for r in rows],
+            "correlations": [r["correlation_id"] for r in rows],
+            "causations": [r["causation_id"] for r in rows],
+            "traces": [json.dumps(r["trace_context"]) for r in rows],
+            "payloads": [json.dumps(r["payload"], ensure_ascii=False) for r in rows],
+        }
+        try:
+            inserted = sorted((v, p) for p, v in await conn.execute(_LOCKED_APPEND, params))
+        except IntegrityError as error:
+            if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
+                expected = change.expected_version or 0
+                raise ConcurrencyConflict(change.stream_id, expected, expected + 1) from None
+            raise
+        if not inserted:  # the guard: the stream is not at the expected version
+            actual = await self._version(conn, change.stream_id)
+            raise ConcurrencyConflict(change.stream_id, change.expected_version or 0, actual)
+        return [p for _, p in inserted]
 
     @staticmethod
     async def _versions(conn: AsyncConnection, stream_ids: list[str]) -> dict[str, int]:
@@ -246,6 +304,31 @@ class EventStore:
         )
         async with self.reader.connect() as conn:
             return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
+
+
+def _envelope(
+    event: DomainEvent,
+    change: StreamAppend,
+    version: int,
+    now: Any,
+    correlation: UUID,
+    causation: UUID | None,
+    trace_context: dict[str, str],
+) -> Envelope:
+    """Every part is validated already (the event, the tenant, our ids): construct, don't validate."""
+    return Envelope.model_construct(
+        event_id=new_event_id(),
+        type=type(event).event_type,
+        schema_version=type(event).schema_version,
+        occurred_at=now,
+        stream_id=change.stream_id,
+        stream_version=version,
+        tenant=change.tenant,
+        correlation_id=correlation,
+        causation_id=causation,
+        trace_context=trace_context,
+        payload=event.model_dump(mode="json"),
+    )
 
 
 def _envelope_row(e: Envelope) -> dict[str, Any]:

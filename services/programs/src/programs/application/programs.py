@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
@@ -31,7 +32,7 @@ from mentornet_events.vocabulary import (
 from mentornet_spine.db import statement_reads
 from mentornet_spine.errors import DomainError
 from mentornet_spine.http import NotFound
-from mentornet_spine.store import ConcurrencyConflict, EventStore
+from mentornet_spine.store import ConcurrencyConflict, EventStore, StreamAppend
 from mentornet_spine.streamcache import RecentStreams
 from programs.adapters import read_model
 from programs.adapters.tables import (
@@ -76,10 +77,11 @@ def _stale(expected: int | None, actual: int) -> None:
 
 @dataclass
 class _Write:
-    """A command's transaction and what it appended (known to the stream cache once committed)."""
+    """A command's transaction and the appends it makes when it ends (known to the stream cache
+    once committed)."""
 
     conn: AsyncConnection
-    appended: list[tuple[str, int, Sequence[DomainEvent]]] = field(default_factory=list)
+    changes: list[StreamAppend] = field(default_factory=list)
 
 
 class Programs:
@@ -94,12 +96,27 @@ class Programs:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[_Write]:
-        """One transaction for a command's reads and writes: one connection, no extra round trips."""
-        async with self.engine.begin() as conn:
-            write = _Write(conn)
-            yield write
-        for stream_id, before, events in write.appended:
-            self.streams.appended(stream_id, before, events)
+        """One transaction for a command's reads and writes; its events are appended last, just
+        before the commit, so the store's append lock is held for the shortest time."""
+        write: _Write | None = None
+        try:
+            async with self.engine.begin() as conn:
+                write = _Write(conn)
+                yield write
+                await self.store.append_many(write.changes, conn=conn)
+        except IntegrityError:
+            # a read model row or text a concurrent command wrote first: that command changed the
+            # stream this one decided on, which is a conflict (409), not a fault
+            for change in write.changes if write else ():
+                actual = await self.store.stream_version(change.stream_id)
+                if actual != change.expected_version:
+                    raise ConcurrencyConflict(
+                        change.stream_id, change.expected_version or 0, actual
+                    ) from None
+            raise
+        for change in write.changes:
+            assert change.expected_version is not None
+            self.streams.appended(change.stream_id, change.expected_version, change.events)
 
     async def _commit(
         self,
@@ -110,12 +127,12 @@ class Programs:
         tenant: Tenant,
         extra: dict[str, Any] | None = None,
     ) -> int:
+        """Project the events now and append them when the transaction ends; the new version."""
         if not events:
             return expected_version
-        stored = await self.store.append(stream_id, expected_version, events, tenant=tenant, conn=write.conn)
-        version = stored[-1].envelope.stream_version
+        version = expected_version + len(events)
+        write.changes.append(StreamAppend(stream_id, expected_version, list(events), tenant))
         await read_model.project(write.conn, tenant, list(events), version, extra or {})
-        write.appended.append((stream_id, expected_version, events))
         return version
 
     async def _replay_pair(
