@@ -149,6 +149,7 @@ class Watch:
     sample_every: int = 20
     max_probes: int = 2
     poll_s: float = 0.1
+    client: httpx.AsyncClient | None = None
 
     async def lag(self, js: Any) -> dict[str, int]:
         prefix = self.system.root.upper() + "_"
@@ -189,13 +190,14 @@ class Watch:
         group, key = PROBED[act]
         url = f"{self.system.url('monitoring')}/indicators/schools/{school}"
         headers = {"Authorization": f"Bearer {self.token}", "Cache-Control": "no-cache"}
-        async with httpx.AsyncClient(timeout=30) as client:
-            while time.monotonic() - sent < 120:
-                answer = await client.get(url, params={"period": self.plan.period}, headers=headers)
-                if answer.status_code == 200 and answer.json()["figures"][group][key] >= expected:
-                    self.latencies.append(time.monotonic() - sent)
-                    return
-                await asyncio.sleep(self.poll_s)
+        if self.client is None:  # one client for all probes (each new one builds an SSL context)
+            self.client = httpx.AsyncClient(timeout=30)
+        while time.monotonic() - sent < 120:
+            answer = await self.client.get(url, params={"period": self.plan.period}, headers=headers)
+            if answer.status_code == 200 and answer.json()["figures"][group][key] >= expected:
+                self.latencies.append(time.monotonic() - sent)
+                return
+            await asyncio.sleep(self.poll_s)
 
 
 async def _drained(watch: Watch) -> None:
@@ -322,6 +324,8 @@ async def bench(args: argparse.Namespace, console: Console) -> Report:
                                          observers=[watch.observe])  # fmt: skip
         run_s = time.monotonic() - began
         await asyncio.gather(*watch.probes, return_exceptions=True)
+        if watch.client is not None:
+            await watch.client.aclose()
         console.print("the year is done; waiting for every consumer to drain…")
         await _drained(watch)
         drain_s = time.monotonic() - began - run_s

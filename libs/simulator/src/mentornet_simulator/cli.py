@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import aiohttp
 import httpx
 import typer
 from rich.console import Console
@@ -51,9 +53,13 @@ async def run_with_progress(
     )
     with Progress(*columns, console=out) as bar:
         task = bar.add_task("регион", total=plan.total_steps, rate=0.0)
+        began = time.monotonic()
+        count = 0
 
-        def advance(done: Done) -> None:
-            bar.update(task, advance=1, rate=bar.tasks[0].speed or 0.0)
+        def advance(done: Done) -> None:  # rich's own speed estimate walks its samples on every call
+            nonlocal count
+            count += 1
+            bar.update(task, advance=1, rate=count / max(time.monotonic() - began, 1e-3))
 
         return await simulate(plan, endpoints, operator, concurrency, [advance, *(observers or [])])
 
@@ -103,7 +109,7 @@ def simulate_command(
                 plan, endpoints, (operator, _password(password, password_file)), concurrency, console
             )
         )
-    except (SimulationError, httpx.HTTPError) as error:
+    except (SimulationError, aiohttp.ClientError, httpx.HTTPError) as error:
         console.print(f"[red]{type(error).__name__}: {error}[/]")
         raise typer.Exit(1) from None
     console.print(
@@ -146,7 +152,7 @@ async def _demo(
             )
             try:
                 await run_with_progress(plan, endpoints, operator, 8, out)
-            except (SimulationError, httpx.HTTPError, ExceptionGroup) as error:
+            except (SimulationError, aiohttp.ClientError, httpx.HTTPError, ExceptionGroup) as error:
                 out.print(f"[red]демо-регион не заполнен: {error}[/]")
                 return None
         login = (f"demo.{secrets.token_hex(3)}", secrets.token_urlsafe(12))

@@ -5,7 +5,7 @@ each its client credentials; then every school, with its own credentials, import
 launches its programme and acts through the year in date order. Schools run in parallel (bounded),
 each one's steps in sequence, so ids the services assign (pairs, meetings) are known when needed.
 
-One ``httpx.AsyncClient`` per service with bounded connections, timeouts and retries: a transport
+One aiohttp session per service with bounded connections, timeouts and retries: a transport
 error or a 5xx is retried with backoff; creates carry an ``Idempotency-Key`` so a retry never
 creates twice, and a 409 on a retried command means the first attempt landed.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import random
 import time
 import uuid
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import DeficitArea, QualificationCategory
@@ -70,43 +71,80 @@ class RunResult:
         return self.steps / self.seconds if self.seconds else 0.0
 
 
+@dataclass
+class Answer:
+    """A service's answer, read whole."""
+
+    status_code: int
+    content: bytes
+    #: a retried command got 409: its lost first attempt had landed
+    retried: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 class Api:
-    """The three services, one pooled client each, with retries that are safe to repeat."""
+    """The three services, one pooled aiohttp session each (a quarter of httpx's CPU per request:
+    the simulator shares the machine with the system it drives), with retries safe to repeat."""
 
     def __init__(self, endpoints: Endpoints, concurrency: int) -> None:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        timeout = httpx.Timeout(60.0, connect=10.0)
-        self.clients = {
-            name: httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
-            for name, url in (
-                ("registry", endpoints.registry),
-                ("programs", endpoints.programs),
-                ("monitoring", endpoints.monitoring),
-            )
-        }
+        self.urls = {"registry": endpoints.registry, "programs": endpoints.programs,
+                     "monitoring": endpoints.monitoring}  # fmt: skip
+        self.concurrency = concurrency
+        self.sessions: dict[str, aiohttp.ClientSession] = {}
         self.retries = 0
 
+    def _session(self, service: str) -> aiohttp.ClientSession:
+        if service not in self.sessions:
+            self.sessions[service] = aiohttp.ClientSession(
+                self.urls[service],
+                connector=aiohttp.TCPConnector(limit=self.concurrency),
+                timeout=aiohttp.ClientTimeout(total=60.0, connect=10.0),
+            )
+        return self.sessions[service]
+
     async def aclose(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        for session in self.sessions.values():
+            await session.close()
 
     async def call(
-        self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}))
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            sent["Authorization"] = f"Bearer {token}"
         delay = 0.2
         for attempt in range(RETRIES):
+            body: Any = data
+            if files:
+                body = aiohttp.FormData()
+                for name, (filename, content, content_type) in files.items():
+                    body.add_field(name, content, filename=filename, content_type=content_type)
             try:
-                answer = await self.clients[service].request(method, path, headers=headers, **kwargs)
-            except httpx.TransportError:
+                async with self._session(service).request(
+                    method, path, headers=sent, json=json, data=body
+                ) as response:
+                    answer = Answer(response.status, await response.read())
+            except (aiohttp.ClientError, TimeoutError):
                 if attempt == RETRIES - 1:
                     raise
             else:
                 if answer.status_code < 500 and answer.status_code != 429:
-                    if attempt and answer.status_code == 409:  # the lost first attempt landed
-                        answer.extensions["mentornet_retried"] = True
+                    answer.retried = bool(attempt) and answer.status_code == 409
                     return answer
                 if attempt == RETRIES - 1:
                     return answer
@@ -140,8 +178,8 @@ class Token:
         return self.value
 
 
-def _ok(answer: httpx.Response, what: str, *also: int) -> Any:
-    if answer.status_code < 300 or answer.status_code in also or answer.extensions.get("mentornet_retried"):
+def _ok(answer: Answer, what: str, *also: int) -> Any:
+    if answer.status_code < 300 or answer.status_code in also or answer.retried:
         return answer.json() if answer.content else None
     raise SimulationError(f"{what}: {answer.status_code} {answer.text[:500]}")
 
@@ -296,7 +334,7 @@ class SchoolRun:
         waited, attempt = 0.0, 0
         while True:  # until the registry's events about these people have reached the programs service
             answer = await self.call("programs", "POST", path, key=f"{n}-{attempt}", json=body)
-            if answer.status_code != 409 or answer.extensions.get("mentornet_retried"):
+            if answer.status_code != 409 or answer.retried:
                 break
             if waited > ELIGIBILITY_WAIT_S:
                 break
@@ -412,7 +450,7 @@ class Runner:
             if outcome is not None:
                 await outcome
 
-    async def operator_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def operator_call(self, method: str, path: str, **kwargs: Any) -> Answer:
         return await self.api.call("registry", method, path, await self.operator.get(), **kwargs)
 
     async def _bounded(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
