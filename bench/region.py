@@ -144,6 +144,8 @@ class Watch:
     usage: dict[str, Usage | GroupUsage] = field(default_factory=dict)
     peak_lag: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    #: each step's duration as the school saw it (request and answer, retries and waits included)
+    step_seconds: dict[str, list[float]] = field(default_factory=dict)
     probes: set[asyncio.Task[None]] = field(default_factory=set)
     seen: dict[Act, int] = field(default_factory=dict)
     sample_every: int = 20
@@ -176,6 +178,7 @@ class Watch:
             await nc.close()
 
     def observe(self, done: Done) -> None:
+        self.step_seconds.setdefault(done.act.value, []).append(done.seconds)
         if done.act not in PROBED:
             return
         self.seen[done.act] = self.seen.get(done.act, 0) + 1
@@ -280,6 +283,7 @@ class Report:
     published: int
     handled: int
     latencies: list[float]
+    step_seconds: dict[str, list[float]]
     peak_lag: dict[str, int]
     usage: dict[str, Usage | GroupUsage]
     figures_match: bool
@@ -345,8 +349,8 @@ async def bench(args: argparse.Namespace, console: Console) -> Report:
             await asyncio.sleep(1)
         return Report(
             args.preset, args.seed, result.steps, wall_s, run_s, drain_s, result.retries, published,
-            handled, watch.latencies, watch.peak_lag, watch.usage, shown == expected, shown, expected,
-            args.concurrency,
+            handled, watch.latencies, watch.step_seconds, watch.peak_lag, watch.usage, shown == expected,
+            shown, expected, args.concurrency,
         )  # fmt: skip
     finally:
         stop.set()
@@ -372,6 +376,17 @@ def render(r: Report) -> list[str]:
     lines = ["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), ""]
     lines += ["| consumer | peak lag (pending + unacked) |", "|---|---:|"]
     lines += [f"| {name} | {lag:,} |" for name, lag in sorted(r.peak_lag.items())]
+    lines += [
+        "",
+        "| step | count | mean ms | p99 ms | share of the schools' time |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    total = sum(sum(v) for v in r.step_seconds.values()) or 1.0
+    for act, values in sorted(r.step_seconds.items(), key=lambda kv: -sum(kv[1])):
+        lines.append(
+            f"| {act} | {len(values):,} | {1000 * sum(values) / len(values):.0f} | "
+            f"{1000 * percentile(values, 0.99):.0f} | {100 * sum(values) / total:.0f} % |"
+        )
     lines += ["", "| process | CPU s | CPU ms per step | peak RSS MiB |", "|---|---:|---:|---:|"]
     for name, u in r.usage.items():
         lines.append(
