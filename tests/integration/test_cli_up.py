@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +28,8 @@ def _port_open(port: int) -> bool:
 
 
 class System:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *flags: str) -> None:
+        self.flags = flags
         self.data_dir = tmp_path / "data"
         self.nats_port = free_port()
         self.offset = free_port() - 18950
@@ -35,6 +38,7 @@ class System:
             "MENTORNET_EXTRA_SERVICES": "tests.integration.sample_service:SPEC",
             "MENTORNET_SUBJECT_ROOT": f"up{self.nats_port}",
             "PYTHONPATH": str(ROOT),
+            "COLUMNS": "300",  # the log keeps each line whole
         }
         self.env.pop("NATS_URL", None)
         self.env.pop("DATABASE_URL", None)
@@ -53,13 +57,14 @@ class System:
                     str(self.nats_port),
                     "--port-offset",
                     str(self.offset),
+                    *self.flags,
                 ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while "all services healthy" not in self.log.read_text(errors="replace"):
             assert self.process.poll() is None, self.log.read_text(errors="replace")
             assert time.monotonic() < deadline, self.log.read_text(errors="replace")
@@ -98,6 +103,44 @@ def system(tmp_path: Path) -> Iterator[System]:
         except subprocess.TimeoutExpired:
             running.process.kill()
             running.process.wait()
+
+
+def _figures(system: System, login: tuple[str, str], period: str) -> dict[str, Any]:
+    registry, monitoring = (f"http://127.0.0.1:{port + system.offset}" for port in (8101, 8103))
+    form = {"grant_type": "password", "username": login[0], "password": login[1]}
+    token = httpx.post(f"{registry}/auth/token", data=form).raise_for_status().json()["access_token"]
+    answer = httpx.get(
+        f"{monitoring}/indicators/region",
+        params={"period": period},
+        headers={"Authorization": f"Bearer {token}", "Cache-Control": "no-cache"},
+    )
+    figures: dict[str, Any] = answer.raise_for_status().json()["figures"]
+    return figures
+
+
+def test_up_demo_shows_a_living_region_within_a_minute(tmp_path: Path) -> None:
+    """What a new user does first: ``mentornet up --demo``, then signs in with the login it prints."""
+    demo = System(tmp_path, "--demo")
+    demo.env.pop("MENTORNET_EXTRA_SERVICES")
+    began = time.monotonic()
+    try:
+        demo.start()  # "all services healthy" is printed once the demo region is in
+        filled_in = time.monotonic() - began
+        log = demo.log.read_text(errors="replace")
+        found = re.search(r"demo operator: (\S+) / (\S+)", log)
+        region = re.search(r"демо-регион: (\d+) организаций, (\d+) шагов, (\S+)", log)
+        assert found and region, log
+        assert int(region[1]) == 12 and int(region[2]) > 1000
+        figures = _figures(demo, (found[1], found[2]), region[3])
+        assert figures["schools"] == 12
+        assert figures["pairs"]["formed"] > 0 and figures["feedback"]["meetings"] > 0
+        assert figures["roadmaps"]["completed"] > 0
+        assert filled_in < 60, f"the demo region took {filled_in:.0f} s"
+        assert f"http://127.0.0.1:{8105 + demo.offset}/dashboard" in log
+    finally:
+        if demo.process and demo.process.poll() is None:
+            demo.process.send_signal(signal.SIGINT)
+            demo.process.wait(60)
 
 
 def _wait_applied(system: System, n: int) -> dict[str, object]:

@@ -48,6 +48,10 @@ class ConsumerSettings:
     backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
     #: how long a batch is retried in place through a database outage before attempts count again
     outage_patience_s: float = 3600.0
+    #: after a small batch, wait this long before the next fetch, so events arriving one by one are
+    #: applied a few dozen to a transaction (a batch's fixed cost is most of a small one's); the
+    #: first event after a quiet spell is still fetched at once
+    linger_s: float = 0.0
 
     def delay(self, attempt: int) -> float:
         return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
@@ -124,6 +128,8 @@ def register_consumer(
         @subscriber
         async def on_batch(message: Annotated[NatsBatchMessage, Context("message")]) -> None:
             await handle_messages(broker, engine, handler, subjects, cfg, message.raw_message, catalogue)
+            if cfg.linger_s and len(message.raw_message) < cfg.batch_size // 4:
+                await asyncio.sleep(cfg.linger_s)
 
 
 async def handle_messages(

@@ -60,7 +60,9 @@ class ServiceRuntime:
             **broker_options(settings),
             **resilience(settings, f"mentornet-{settings.service}"),
         )
-        consumer_settings = consumer_settings or ConsumerSettings(ack_wait_s=settings.consumer_ack_wait)
+        consumer_settings = consumer_settings or ConsumerSettings(
+            ack_wait_s=settings.consumer_ack_wait, linger_s=settings.consumer_linger
+        )
         for handler in self.handlers:
             register_consumer(
                 self.broker,

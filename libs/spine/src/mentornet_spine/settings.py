@@ -24,6 +24,9 @@ class SpineSettings(BaseSettings):
     nats_connect_timeout: float = Field(default=2.0, gt=0, validation_alias="NATS_CONNECT_TIMEOUT")
     #: seconds a fetched event may stay unacknowledged before JetStream redelivers it
     consumer_ack_wait: float = Field(default=30.0, gt=0, validation_alias="MENTORNET_CONSUMER_ACK_WAIT")
+    #: seconds a consumer waits after a small batch before fetching again (0: never): fewer, larger
+    #: transactions under a steady trickle of events, at most this much later
+    consumer_linger: float = Field(default=0.2, ge=0, le=5, validation_alias="MENTORNET_CONSUMER_LINGER")
     database_url: str = Field(
         default="sqlite+aiosqlite:///.data/mentornet.db", validation_alias="DATABASE_URL"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mentornet_events import DomainEvent, Tenant
@@ -24,6 +24,22 @@ from mentornet_events.catalogue.programs import (
 )
 from mentornet_events.vocabulary import ProgrammeStage
 from programs.adapters.tables import feedback, meetings, pair_members, pairs, programmes, roadmap_items
+
+# The statements of the events a year is mostly made of, built once (building one costs about as
+# much as running it); bound names differ from the columns they set, as SQLAlchemy requires.
+_INSERT_MEETING = insert(meetings)
+_INSERT_FEEDBACK = insert(feedback)
+_PAIR_VERSION = update(pairs).where(pairs.c.id == bindparam("b_pair")).values(version=bindparam("b_version"))
+_ROADMAP_VERSION = (
+    update(pairs).where(pairs.c.id == bindparam("b_pair")).values(roadmap_version=bindparam("b_version"))
+)
+_ITEM = and_(roadmap_items.c.pair_id == bindparam("b_pair"), roadmap_items.c.item_id == bindparam("b_item"))
+_ITEM_COMPLETED = (
+    update(roadmap_items)
+    .where(_ITEM)
+    .values(completed_on=bindparam("b_completed_on"), product_kind=bindparam("b_product_kind"))
+)
+_ITEM_OVERDUE = update(roadmap_items).where(_ITEM).values(overdue_for=bindparam("b_due_on"))
 
 
 async def project(
@@ -131,24 +147,26 @@ async def _apply(
         )
     elif isinstance(event, MeetingHeld):
         await conn.execute(
-            insert(meetings).values(
-                id=event.meeting_id,
-                pair_id=event.pair_id,
-                kind=event.kind.value,
-                mode=event.mode.value,
-                held_on=event.held_on,
-            )
+            _INSERT_MEETING,
+            {
+                "id": event.meeting_id,
+                "pair_id": event.pair_id,
+                "kind": event.kind.value,
+                "mode": event.mode.value,
+                "held_on": event.held_on,
+            },
         )
         await _pair(conn, event.pair_id, version)
     elif isinstance(event, FeedbackSubmitted):
         await conn.execute(
-            insert(feedback).values(
-                meeting_id=event.meeting_id,
-                respondent_role=event.respondent_role,
-                pair_id=event.pair_id,
-                scores={k.value: v for k, v in event.scores.items()},
-                wants_to_become_mentor=event.wants_to_become_mentor,
-            )
+            _INSERT_FEEDBACK,
+            {
+                "meeting_id": event.meeting_id,
+                "respondent_role": event.respondent_role,
+                "pair_id": event.pair_id,
+                "scores": {k.value: v for k, v in event.scores.items()},
+                "wants_to_become_mentor": event.wants_to_become_mentor,
+            },
         )
         await _pair(conn, event.pair_id, version)
     elif isinstance(event, RoadmapSet):
@@ -176,16 +194,20 @@ async def _apply(
             ],
         )
         await _roadmap(conn, event.pair_id, version)
-    elif isinstance(event, RoadmapItemCompleted | RoadmapItemOverdue):
-        values: dict[str, Any] = (
-            {"completed_on": event.completed_on, "product_kind": event.product_kind}
-            if isinstance(event, RoadmapItemCompleted)
-            else {"overdue_for": event.due_on}
-        )
+    elif isinstance(event, RoadmapItemCompleted):
         await conn.execute(
-            update(roadmap_items)
-            .where(and_(roadmap_items.c.pair_id == event.pair_id, roadmap_items.c.item_id == event.item_id))
-            .values(**values)
+            _ITEM_COMPLETED,
+            {
+                "b_pair": event.pair_id,
+                "b_item": event.item_id,
+                "b_completed_on": event.completed_on,
+                "b_product_kind": event.product_kind,
+            },
+        )
+        await _roadmap(conn, event.pair_id, version)
+    elif isinstance(event, RoadmapItemOverdue):
+        await conn.execute(
+            _ITEM_OVERDUE, {"b_pair": event.pair_id, "b_item": event.item_id, "b_due_on": event.due_on}
         )
         await _roadmap(conn, event.pair_id, version)
 
@@ -197,8 +219,8 @@ async def _programme(conn: AsyncConnection, programme_id: Any, version: int, **v
 
 
 async def _pair(conn: AsyncConnection, pair_id: Any, version: int) -> None:
-    await conn.execute(update(pairs).where(pairs.c.id == pair_id).values(version=version))
+    await conn.execute(_PAIR_VERSION, {"b_pair": pair_id, "b_version": version})
 
 
 async def _roadmap(conn: AsyncConnection, pair_id: Any, version: int) -> None:
-    await conn.execute(update(pairs).where(pairs.c.id == pair_id).values(roadmap_version=version))
+    await conn.execute(_ROADMAP_VERSION, {"b_pair": pair_id, "b_version": version})

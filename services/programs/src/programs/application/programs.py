@@ -163,7 +163,9 @@ class Programs:
         self, conn: AsyncConnection, owner: UUID, kind: str, body: dict[str, Any], revision: int = 0
     ) -> None:
         if any(body.values()):
-            await conn.execute(insert(texts).values(owner_id=owner, kind=kind, revision=revision, body=body))
+            await conn.execute(
+                _INSERT_TEXT, {"owner_id": owner, "kind": kind, "revision": revision, "body": body}
+            )
 
     async def _texts(self, owner_ids: Sequence[UUID], kind: str) -> dict[UUID, dict[str, Any]]:
         if not owner_ids:
@@ -800,6 +802,7 @@ class Programs:
         return raised
 
 
+_INSERT_TEXT = insert(texts)
 _PAIR_ROW = (
     select(pairs, programmes.c.region, programmes.c.municipality)
     .join(programmes, programmes.c.id == pairs.c.programme_id)
