@@ -410,7 +410,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The whole system under a simulated region's year.")
     parser.add_argument("--preset", choices=[p.value for p in Preset], default="large")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=8, help="schools acting at the same time")
+    parser.add_argument("--concurrency", type=int, default=16, help="schools acting at the same time")
     parser.add_argument("--sample-every", type=int, default=20, help="probe every n-th pair and meeting")
     parser.add_argument("--analyze-every", type=float, default=60.0, help="seconds between ANALYZE runs")
     parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
