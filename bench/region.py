@@ -10,9 +10,10 @@ municipalities, 45,000 teachers) drives their public APIs through one academic y
   handled by every durable consumer (monitoring, programs' eligibility, notifications);
 - command → figure latency: after every ``--sample-every``-th pair formed or meeting held, the
   school's figure in the monitoring service (``GET /indicators/schools/{code}`` with
-  ``Cache-Control: no-cache``, i.e. at the current stream positions) is polled every 100 ms until it
-  counts the command; latency from the command's send (p50, p99; at most 2 probes at a time, so that the
-  probing does not load the monitoring service more than a few dashboards would);
+  ``Cache-Control: no-cache``, i.e. at the current stream positions) is polled every 100 ms from
+  300 ms after the command's send until it counts the command; latency from the command's send
+  (p50, p99; at most 2 probes at a time, so that the probing does not load the monitoring service
+  more than a few dashboards would);
 - consumer lag at the peak: every second, each consumer's pending + unacknowledged messages;
 - CPU seconds and peak RSS per service (psutil; VmHWM from /proc), the simulator's own too.
 
@@ -151,6 +152,8 @@ class Watch:
     sample_every: int = 20
     max_probes: int = 2
     poll_s: float = 0.1
+    #: no figure has ever followed its command this fast: earlier polls only load monitoring
+    first_poll_s: float = 0.3
     client: httpx.AsyncClient | None = None
 
     async def lag(self, js: Any) -> dict[str, int]:
@@ -195,6 +198,7 @@ class Watch:
         headers = {"Authorization": f"Bearer {self.token}", "Cache-Control": "no-cache"}
         if self.client is None:  # one client for all probes (each new one builds an SSL context)
             self.client = httpx.AsyncClient(timeout=30)
+        await asyncio.sleep(max(0.0, sent + self.first_poll_s - time.monotonic()))
         while time.monotonic() - sent < 120:
             answer = await self.client.get(url, params={"period": self.plan.period}, headers=headers)
             if answer.status_code == 200 and answer.json()["figures"][group][key] >= expected:
