@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import MetaData, update
+from sqlalchemy import MetaData, Table, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,11 +24,16 @@ class Anonymous:
         raise AssertionError(token)
 
 
-async def test_a_key_gets_one_answer_and_is_free_again_once_expired(database: Database) -> None:
+async def _keys_table(database: Database, name: str) -> Table:
     metadata = MetaData()
-    table = idempotency_table(metadata, "test_idempotency")
+    table = idempotency_table(metadata, name)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+    return table
+
+
+async def test_a_key_gets_one_answer_and_is_free_again_once_expired(database: Database) -> None:
+    table = await _keys_table(database, "test_idempotency")
     made: list[int] = []
 
     async def create(request: Request) -> JSONResponse:
@@ -55,10 +60,7 @@ async def test_a_key_gets_one_answer_and_is_free_again_once_expired(database: Da
 
 
 async def test_a_first_attempt_that_failed_leaves_the_key_free_for_the_retry(database: Database) -> None:
-    metadata = MetaData()
-    table = idempotency_table(metadata, "test_idempotency_failed")
-    async with database.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    table = await _keys_table(database, "test_idempotency_failed")
     attempts: list[bytes] = []
 
     async def create(request: Request) -> JSONResponse:
