@@ -34,9 +34,6 @@ _STREAM_VERSION = (
     .where(events.c.stream_id == bindparam("stream_id"))
     .scalar_subquery()
 )
-# The lock orders commits; the unique (stream, version) constraint guards the version, so both can
-# be read in one round trip, in either order.
-_LOCK_AND_VERSION = select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY), _STREAM_VERSION)
 # One stream at an expected version, on PostgreSQL: the lock, the version guard and the rows in one
 # statement, so the lock is held for this round trip and the COMMIT's only (a command's read model
 # writes come before it). Positions are drawn after the lock (the defaults are computed above the
@@ -195,35 +192,25 @@ class EventStore:
                         for i, ev in enumerate(only.events, start=1)
                     ]
                     positions = await self._locked_append(c, only, envelopes)
-                    for notify in self.on_appended:
-                        notify()
-                    return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
-                if c.dialect.name == "postgresql" and len(changes) == 1:
-                    row = (await c.execute(_LOCK_AND_VERSION, {"stream_id": only.stream_id})).one()
-                    versions = {only.stream_id: int(row[1])}
                 else:
                     if c.dialect.name == "postgresql":
                         await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
                     versions = await self._versions(c, [change.stream_id for change in changes])
-                envelopes = []
-                for change in changes:
-                    actual = versions.get(change.stream_id, 0)
-                    if change.expected_version is not None and actual != change.expected_version:
-                        raise ConcurrencyConflict(change.stream_id, change.expected_version, actual)
-                    envelopes += [
-                        _envelope(ev, change, actual + i, now, correlation, causation_id, trace_context)
-                        for i, ev in enumerate(change.events, start=1)
-                    ]
-                    versions[change.stream_id] = actual + len(change.events)
-                try:
-                    result = await c.execute(_INSERT, [_envelope_row(e) for e in envelopes])
-                except IntegrityError as error:
-                    if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
-                        first = changes[0]
-                        expected = first.expected_version or 0
-                        raise ConcurrencyConflict(first.stream_id, expected, expected + 1) from None
-                    raise
-                positions = list(result.scalars())
+                    envelopes = []
+                    for change in changes:
+                        actual = versions.get(change.stream_id, 0)
+                        if change.expected_version is not None and actual != change.expected_version:
+                            raise ConcurrencyConflict(change.stream_id, change.expected_version, actual)
+                        envelopes += [
+                            _envelope(ev, change, actual + i, now, correlation, causation_id, trace_context)
+                            for i, ev in enumerate(change.events, start=1)
+                        ]
+                        versions[change.stream_id] = actual + len(change.events)
+                    try:
+                        result = await c.execute(_INSERT, [_envelope_row(e) for e in envelopes])
+                    except IntegrityError as error:
+                        raise _conflict(error, only) from None
+                    positions = list(result.scalars())
             for notify in self.on_appended:
                 notify()
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
@@ -253,10 +240,7 @@ class EventStore:
         try:
             inserted = sorted((v, p) for p, v in await conn.execute(_LOCKED_APPEND, params))
         except IntegrityError as error:
-            if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
-                expected = change.expected_version or 0
-                raise ConcurrencyConflict(change.stream_id, expected, expected + 1) from None
-            raise
+            raise _conflict(error, change) from None
         if not inserted:  # the guard: the stream is not at the expected version
             actual = await self._version(conn, change.stream_id)
             raise ConcurrencyConflict(change.stream_id, change.expected_version or 0, actual)
@@ -278,10 +262,7 @@ class EventStore:
 
     @staticmethod
     async def _version(conn: AsyncConnection, stream_id: str) -> int:
-        value = await conn.scalar(
-            select(func.coalesce(func.max(events.c.stream_version), 0)).where(events.c.stream_id == stream_id)
-        )
-        return int(value or 0)
+        return int(await conn.scalar(select(_STREAM_VERSION), {"stream_id": stream_id}) or 0)
 
     async def stream_version(self, stream_id: str) -> int:
         async with self.reader.connect() as conn:
@@ -304,6 +285,14 @@ class EventStore:
         )
         async with self.reader.connect() as conn:
             return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
+
+
+def _conflict(error: IntegrityError, change: StreamAppend) -> Exception:
+    """A racing append broke the (stream, version) constraint: a conflict; anything else as it was."""
+    if "uq_events_stream_version" in str(error) or "stream_version" in str(error):
+        expected = change.expected_version or 0
+        return ConcurrencyConflict(change.stream_id, expected, expected + 1)
+    return error
 
 
 def _envelope(
