@@ -118,6 +118,15 @@ class Programs:
             assert change.expected_version is not None
             self.streams.appended(change.stream_id, change.expected_version, change.events)
 
+    @asynccontextmanager
+    async def _reading(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """The command's own transaction when there is one, else a one-statement read."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.reads.connect() as own:
+            yield own
+
     async def _commit(
         self,
         write: _Write,
@@ -190,11 +199,8 @@ class Programs:
         conn: AsyncConnection | None = None,
     ) -> Any:
         query = select(programmes).where(programmes.c.id == programme_id)
-        if conn is not None:
-            row = (await conn.execute(query)).one_or_none()
-        else:
-            async with self.reads.connect() as own:
-                row = (await own.execute(query)).one_or_none()
+        async with self._reading(conn) as reading:
+            row = (await reading.execute(query)).one_or_none()
         if row is None or not principal.can_access(self._tenant(row)):
             raise NotFound(f"Программа {programme_id} не найдена")
         if write:
@@ -208,11 +214,8 @@ class Programs:
     ) -> tuple[Any, Tenant]:
         """The pair if the caller may see it: its school's staff and operators, or one of its members."""
         params = {"pair_id": pair_id}
-        if conn is not None:
-            row = (await conn.execute(_PAIR_ROW, params)).one_or_none()
-        else:
-            async with self.reads.connect() as own:
-                row = (await own.execute(_PAIR_ROW, params)).one_or_none()
+        async with self._reading(conn) as reading:
+            row = (await reading.execute(_PAIR_ROW, params)).one_or_none()
         if row is None:
             raise NotFound(f"Пара {pair_id} не найдена")
         tenant = self._tenant(row)
