@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import nats
@@ -29,6 +30,7 @@ from mentornet_events import Subjects
 from mentornet_spine.db import create_schema, drop_schema, make_engine
 from mentornet_spine.migrate import migrate
 from mentornet_spine.natsserver import NatsServer, free_port
+from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import delete_streams, ensure_streams
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -83,6 +85,20 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def subjects() -> Subjects:
     return Subjects(root=f"t{uuid.uuid4().hex[:12]}")
+
+
+def service_settings(
+    service: str, nats_url: str, subjects: Subjects, database_url: str, schema: str | None, **more: Any
+) -> SpineSettings:
+    """A service started in-process by a test: its database (schema) and the test's subject root."""
+    return SpineSettings(
+        service=service,
+        nats_url=nats_url,
+        database_url=database_url,
+        database_schema=schema,
+        subject_root=subjects.root,
+        **more,
+    )
 
 
 @pytest.fixture

@@ -21,12 +21,11 @@ from opentelemetry.sdk.metrics.export import Metric
 from mentornet_events import Subjects
 from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.sampling import MetricsSampler
-from mentornet_spine.settings import SpineSettings
 from mentornet_spine.store import EventStore
 from mentornet_spine.streams import delete_streams
 from mentornet_spine.telemetry import JsonFormatter
 from mentornet_spine.testing import EventCounts, item_completed, pair_formed, tenant
-from tests.conftest import Database
+from tests.conftest import Database, service_settings
 from tests.integration.sample_service import create_app
 from tests.integration.support import eventually
 from tests.telemetry import InMemoryTelemetry, in_memory_telemetry
@@ -71,13 +70,8 @@ async def test_metrics_and_json_logs_of_a_running_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SAMPLE_CONSUMER_BACKOFF", "0.05")  # the poison event is dead-lettered in a second
-    settings = SpineSettings(
-        service="sample",
-        nats_url=nats_url,
-        database_url=pg_database.url,
-        database_schema=pg_database.schema,
-        subject_root=subjects.root,
-        metrics_interval=0.1,
+    settings = service_settings(
+        "sample", nats_url, subjects, pg_database.url, pg_database.schema, metrics_interval=0.1
     )
     app = create_app(settings)
     counts = EventCounts(CONSUMER)
@@ -130,13 +124,7 @@ async def test_lag_and_backlog_are_sampled_from_the_broker_and_the_store(
 ) -> None:
     """Gauges follow the figures: 7 events committed and not relayed are a backlog of 7; once
     relayed to a durable consumer that is not running, they are its lag of 7."""
-    settings = SpineSettings(
-        service="sample",
-        nats_url=nats_url,
-        database_url=pg_database.url,
-        database_schema=pg_database.schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("sample", nats_url, subjects, pg_database.url, pg_database.schema)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         pass  # creates the streams and the durable consumer, then stops consuming

@@ -9,9 +9,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from mentornet_events import Subjects
-from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import delete_streams
-from tests.conftest import Database
+from tests.conftest import Database, service_settings
 from tests.integration.sample_service import create_app
 from tests.integration.support import eventually
 from tests.telemetry import InMemoryTelemetry, in_memory_telemetry
@@ -30,13 +29,7 @@ def _named(spans: list[ReadableSpan], prefix: str) -> list[ReadableSpan]:
 async def test_request_append_relay_and_handling_share_one_trace(
     pg_database: Database, nats_url: str, subjects: Subjects, telemetry: InMemoryTelemetry
 ) -> None:
-    settings = SpineSettings(
-        service="sample",
-        nats_url=nats_url,
-        database_url=pg_database.url,
-        database_schema=pg_database.schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("sample", nats_url, subjects, pg_database.url, pg_database.schema)
     app = create_app(settings)
     telemetry.spans.clear()
     async with app.router.lifespan_context(app):

@@ -17,10 +17,10 @@ from mentornet_auth import Principal, Role, SigningKey, TokenIssuer
 from mentornet_events import CATALOGUE, Envelope, Subjects, envelope_to_json
 from mentornet_spine.db import create_schema, drop_schema
 from mentornet_spine.relay import message_headers
-from mentornet_spine.settings import SpineSettings
 from monitoring.application.monitoring import Monitoring
 from monitoring.bootstrap import create_app
 from monitoring.settings import MonitoringSettings
+from tests.conftest import service_settings
 from tests.integration.support import eventually
 from tests.monitoring.scenario import REGION
 
@@ -90,12 +90,12 @@ async def observatory(
     """On PostgreSQL; ``parametrize("observatory", ["sqlite"], indirect=True)`` for the embedded one."""
     embedded = getattr(request, "param", "postgresql") == "sqlite"
     schema = None if embedded else await create_schema(postgres_url, "monitoring")
-    settings = SpineSettings(
-        service="monitoring",
-        nats_url=nats_url,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'monitoring.db'}" if embedded else postgres_url,
-        database_schema=schema,
-        subject_root=subjects.root,
+    settings = service_settings(
+        "monitoring",
+        nats_url,
+        subjects,
+        f"sqlite+aiosqlite:///{tmp_path / 'monitoring.db'}" if embedded else postgres_url,
+        schema,
     )
     issuer = TokenIssuer([SigningKey.generate("test-1")])
 

@@ -28,10 +28,10 @@ from mentornet_events.vocabulary import SchoolKind
 from mentornet_spine.db import create_schema, drop_schema
 from mentornet_spine.natsserver import free_port
 from mentornet_spine.relay import message_headers
-from mentornet_spine.settings import SpineSettings
 from notifications.adapters.tables import schools
 from notifications.bootstrap import create_app
 from notifications.domain.webhooks import DeliveryPolicy
+from tests.conftest import service_settings
 from tests.integration.support import eventually
 from tests.monitoring.scenario import REGION, Script
 
@@ -142,13 +142,7 @@ async def post_office(
 ) -> AsyncIterator[Callable[[], Any]]:
     """Starts the service (again, for restart tests) on one schema; yields an async context factory."""
     schema = await create_schema(postgres_url, "notifications")
-    settings = SpineSettings(
-        service="notifications",
-        nats_url=nats_url,
-        database_url=postgres_url,
-        database_schema=schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("notifications", nats_url, subjects, postgres_url, schema)
     issuer = TokenIssuer([SigningKey.generate("test-1")])
 
     async def jwks() -> dict[str, Any]:

@@ -22,10 +22,10 @@ from mentornet_events.vocabulary import MentoringForm
 from mentornet_spine.db import create_schema, drop_schema
 from mentornet_spine.natsserver import free_port
 from mentornet_spine.relay import message_headers
-from mentornet_spine.settings import SpineSettings
 from notifications.adapters.tables import emails
 from notifications.bootstrap import create_app
 from notifications.settings import NotificationsSettings
+from tests.conftest import service_settings
 from tests.integration.support import eventually
 from tests.monitoring.scenario import Script
 from tests.notifications.conftest import FAST
@@ -73,13 +73,7 @@ async def mail_app(
         json={"username": "notifications", "password": SERVICE_PASSWORD, "role": "service"},
     )
     schema = await create_schema(postgres_url, "notifications")
-    settings = SpineSettings(
-        service="notifications",
-        nats_url=nats_url,
-        database_url=postgres_url,
-        database_schema=schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("notifications", nats_url, subjects, postgres_url, schema)
     own = NotificationsSettings(
         NOTIFICATIONS_SMTP_HOST="127.0.0.1",
         NOTIFICATIONS_SMTP_PORT=smtp[1],

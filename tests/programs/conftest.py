@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from mentornet_events import Subjects
 from mentornet_spine.db import create_schema, drop_schema
-from mentornet_spine.settings import SpineSettings
 from programs.adapters.tables import eligible
 from programs.application.programs import Programs
 from programs.bootstrap import create_app
 from programs.settings import ProgramsSettings
+from tests.conftest import service_settings
 from tests.integration.support import eventually
 from tests.registry.conftest import SCHOOLS, Api, Network
 from tests.registry.conftest import network as network  # the registry's fixtures, used here
@@ -111,13 +111,7 @@ async def programs_app(
     registry_app: FastAPI, nats_url: str, subjects: Subjects, postgres_url: str
 ) -> AsyncIterator[tuple[FastAPI, Clock]]:
     schema = await create_schema(postgres_url, "programs")
-    settings = SpineSettings(
-        service="programs",
-        nats_url=nats_url,
-        database_url=postgres_url,
-        database_schema=schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("programs", nats_url, subjects, postgres_url, schema)
     transport = httpx.ASGITransport(app=registry_app)
 
     async def registry_jwks() -> dict[str, Any]:

@@ -13,11 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from mentornet_events import Subjects
-from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import delete_streams
 from registry.bootstrap import create_app
 from registry.settings import RegistrySettings
-from tests.conftest import Database
+from tests.conftest import Database, service_settings
 
 OPERATOR_PASSWORD = "operator-password-for-tests"
 
@@ -51,13 +50,7 @@ async def registry_app(
     pg_database: Database, nats_url: str, subjects: Subjects, tmp_path: Path
 ) -> AsyncIterator[FastAPI]:
     """The registry started with its lifespan on a PostgreSQL schema and a subject root of its own."""
-    settings = SpineSettings(
-        service="registry",
-        nats_url=nats_url,
-        database_url=pg_database.url,
-        database_schema=pg_database.schema,
-        subject_root=subjects.root,
-    )
+    settings = service_settings("registry", nats_url, subjects, pg_database.url, pg_database.schema)
     own = RegistrySettings(MENTORNET_DATA_DIR=tmp_path, REGISTRY_BOOTSTRAP_PASSWORD=OPERATOR_PASSWORD)
     app = create_app(settings, own)
     async with app.router.lifespan_context(app):
