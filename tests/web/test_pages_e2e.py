@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Api, People, System, screenshot
 
@@ -132,19 +132,18 @@ def test_curator_forms_a_pair_from_the_suggestion(people: People, network: dict[
     page.get_by_role("button", name="Составить").click()
     expect(page.locator("table.roadmap tbody tr")).to_have_count(13)
     screenshot(page, "curator-roadmap")
-    # the curator gives the mentor a sign-in from the mentor's page
-    page.goto("/schools/sch-a/participants?base=mentor")
-    page.get_by_role("link", name="Иванова Мария").click()
-    page.get_by_label("Имя пользователя").fill("ivanova")
+    # the curator gives the mentor and the mentee a sign-in from each one's page
+    _give_sign_in(page, "mentor", "Иванова Мария", "ivanova")
+    _give_sign_in(page, "mentee", "Петрова Анна", "petrova")
+
+
+def _give_sign_in(page: Page, base: str, name: str, username: str) -> None:
+    page.goto(f"/schools/sch-a/participants?base={base}")
+    page.get_by_role("link", name=name).click()
+    page.get_by_label("Имя пользователя").fill(username)
     page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
     page.get_by_role("button", name="Создать").click()
-    expect(page.get_by_role("status")).to_contain_text("Учётная запись ivanova создана")
-    page.goto("/schools/sch-a/participants?base=mentee")
-    page.get_by_role("link", name="Петрова Анна").click()
-    page.get_by_label("Имя пользователя").fill("petrova")
-    page.get_by_label("Пароль (не короче 10 знаков)").fill(MENTOR_PASSWORD)
-    page.get_by_role("button", name="Создать").click()
-    expect(page.get_by_role("status")).to_contain_text("Учётная запись petrova создана")
+    expect(page.get_by_role("status")).to_contain_text(f"Учётная запись {username} создана")
 
 
 def test_the_mentor_completes_an_item_and_gives_feedback(people: People, network: dict[str, Any]) -> None:
