@@ -28,8 +28,9 @@ def _port_open(port: int) -> bool:
 
 
 class System:
-    def __init__(self, tmp_path: Path, *flags: str) -> None:
+    def __init__(self, tmp_path: Path, *flags: str, command: list[str] = MENTORNET) -> None:
         self.flags = flags
+        self.command = command
         self.data_dir = tmp_path / "data"
         self.nats_port = free_port()
         self.offset = free_port() - 18950
@@ -49,7 +50,7 @@ class System:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [
-                    *MENTORNET,
+                    *self.command,
                     "up",
                     "--data-dir",
                     str(self.data_dir),
@@ -118,25 +119,68 @@ def _figures(system: System, login: tuple[str, str], period: str) -> dict[str, A
     return figures
 
 
+ROLE_LINE = re.compile(
+    r"^  (regional operator|municipal operator|school curator|mentor|mentee) +(\S+) / (\S+)  — ", re.M
+)
+#: where each role's pages start, and a word that page shows
+LANDING = {
+    "regional operator": ("/dashboard", "Мониторинг"),
+    "municipal operator": ("/dashboard/municipalities/", "Мониторинг"),
+    "school curator": ("/schools/", "Программы"),
+    "mentor": ("/my", "Мои пары"),
+    "mentee": ("/my", "Мои пары"),
+}
+
+
+def _sign_in_on_the_pages(pages: str, username: str, password: str) -> httpx.Response:
+    with httpx.Client(base_url=pages, follow_redirects=True, timeout=30) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
+        assert csrf, "the login page carries no CSRF token"
+        form = {"csrf": csrf[1], "username": username, "password": password}
+        return browser.post("/login", data=form)
+
+
+def _first_five_minutes() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^## First five minutes\n(.*?)^## ", readme, re.S | re.M)
+    assert found, "README.md has no 'First five minutes' section"
+    return found[1]
+
+
 def test_up_demo_shows_a_living_region_within_a_minute(tmp_path: Path) -> None:
-    """What a new user does first: ``mentornet up --demo``, then signs in with the login it prints."""
-    demo = System(tmp_path, "--demo")
+    """What a new user does first (README, First five minutes): ``./mn up --demo``, then signs in as each role."""
+    demo = System(tmp_path, "--demo", command=[str(ROOT / "mn")])
     demo.env.pop("MENTORNET_EXTRA_SERVICES")
     began = time.monotonic()
     try:
         demo.start()  # "all services healthy" is printed once the demo region is in
         filled_in = time.monotonic() - began
         log = demo.log.read_text(errors="replace")
-        found = re.search(r"demo operator: (\S+) / (\S+)", log)
+        before_ready = log[: log.index("all services healthy")]
+        assert not re.search(r'^\{"time"|^WARNING|^DEBUG|Traceback|pip', before_ready, re.M), before_ready
+        assert log.startswith("MentorNet: starting NATS"), log[:500]
+        assert (demo.data_dir / "logs" / "registry.log").read_text().count('"service": "registry"') > 0
         region = re.search(r"демо-регион: (\d+) организаций, (\d+) шагов, (\S+)", log)
-        assert found and region, log
+        logins = {role: (user, password) for role, user, password in ROLE_LINE.findall(log)}
+        assert region and set(logins) == set(LANDING), log
         assert int(region[1]) == 12 and int(region[2]) > 1000
-        figures = _figures(demo, (found[1], found[2]), region[3])
+        figures = _figures(demo, logins["regional operator"], region[3])
         assert figures["schools"] == 12
         assert figures["pairs"]["formed"] > 0 and figures["feedback"]["meetings"] > 0
         assert figures["roadmaps"]["completed"] > 0
         assert filled_in < 60, f"the demo region took {filled_in:.0f} s"
-        assert f"http://127.0.0.1:{8105 + demo.offset}/dashboard" in log
+        pages = f"http://127.0.0.1:{8105 + demo.offset}"
+        assert f"open {pages}/ and sign in" in log and f"{pages}/dashboard" in log
+        for role, (path, word) in LANDING.items():
+            landed = _sign_in_on_the_pages(pages, *logins[role])
+            assert landed.status_code == 200 and landed.url.path.startswith(path), (role, landed.url)
+            assert word in landed.text, (role, landed.text[:2000])
+        mentor_page = _sign_in_on_the_pages(pages, *logins["mentor"])
+        assert "/pairs/" in mentor_page.text, "the demo mentor has no pair to open"
+        guide = _first_five_minutes()
+        assert "./mn up --demo" in guide
+        for role in LANDING:
+            assert role in guide, f"README's First five minutes says nothing of the {role}"
     finally:
         if demo.process and demo.process.poll() is None:
             demo.process.send_signal(signal.SIGINT)

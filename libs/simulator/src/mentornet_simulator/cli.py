@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
 from dataclasses import replace
 from datetime import date
@@ -116,49 +114,6 @@ def simulate_command(
         f"готово: {result.steps:,} шагов за {result.seconds:.1f} с ({result.steps_per_s:.1f} шаг/с), "
         f"повторов {result.retries}".replace(",", " ")
     )
-
-
-def run_demo(
-    endpoints: Endpoints, data_dir: Path, out: Console, seed: int | None = None
-) -> tuple[str, str] | None:
-    """Fill a fresh system with the demo region; a demo operator login with a fresh password.
-
-    A system that already has schools is left as it is (the demo would add a second programme to
-    each); the login is still made, so the dashboard can be opened.
-    """
-    operator = (
-        "operator",
-        _password(os.environ.get("MENTORNET_OPERATOR_PASSWORD"), data_dir / "registry-operator-password.txt"),
-    )
-    return asyncio.run(
-        _demo(endpoints, operator, out, seed if seed is not None else secrets.randbelow(10_000))
-    )
-
-
-async def _demo(
-    endpoints: Endpoints, operator: tuple[str, str], out: Console, seed: int
-) -> tuple[str, str] | None:
-    async with httpx.AsyncClient(base_url=endpoints.registry, timeout=30) as registry:
-        form = {"grant_type": "password", "username": operator[0], "password": operator[1]}
-        token = (await registry.post("/auth/token", data=form)).raise_for_status().json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        schools = (await registry.get("/schools", headers=auth)).raise_for_status().json()
-        if schools:
-            out.print(f"в системе уже {len(schools)} организаций — демо-регион не добавляется")
-        else:
-            plan = plan_for(Preset.DEMO, seed)
-            out.print(
-                f"демо-регион: {len(plan.schools)} организаций, {plan.total_steps} шагов, {plan.period}"
-            )
-            try:
-                await run_with_progress(plan, endpoints, operator, 8, out)
-            except (SimulationError, aiohttp.ClientError, httpx.HTTPError, ExceptionGroup) as error:
-                out.print(f"[red]демо-регион не заполнен: {error}[/]")
-                return None
-        login = (f"demo.{secrets.token_hex(3)}", secrets.token_urlsafe(12))
-        body = {"username": login[0], "password": login[1], "role": "regional_operator"}
-        (await registry.post("/accounts", headers=auth, json=body)).raise_for_status()
-        return login
 
 
 def register(app: typer.Typer) -> None:

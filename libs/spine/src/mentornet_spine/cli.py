@@ -19,6 +19,7 @@ from rich.table import Table
 
 from mentornet_events import Subjects
 from mentornet_simulator.cli import register as _register_simulator
+from mentornet_simulator.demo import DemoLogin
 from mentornet_spine.db import make_engine
 from mentornet_spine.natsconnect import connect
 from mentornet_spine.natsserver import NatsServer, die_with_parent
@@ -41,12 +42,23 @@ def _nats_url(url: str | None) -> str:
     return url or os.environ.get("NATS_URL") or f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"
 
 
-def _wait_healthy(spec: ServiceSpec, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+def _log_tail(log: Path, lines: int = 15) -> str:
+    """The end of a service's log, for the moment it fails: the reason is usually in its last lines."""
+    try:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join(["", f"the last lines of {log}:", *tail])
+
+
+def _wait_healthy(
+    spec: ServiceSpec, port: int, process: subprocess.Popen[bytes], timeout: float, log: Path
+) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"service {spec.name} exited with code {process.returncode}")
+            raise RuntimeError(f"service {spec.name} exited with code {process.returncode}{_log_tail(log)}")
         try:
             answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
             if answer.status_code == 200:
@@ -55,7 +67,7 @@ def _wait_healthy(spec: ServiceSpec, port: int, process: subprocess.Popen[bytes]
         except httpx.HTTPError as error:
             last = str(error)
         time.sleep(0.2)
-    raise RuntimeError(f"service {spec.name} not healthy after {timeout}s: {last}")
+    raise RuntimeError(f"service {spec.name} not healthy after {timeout}s: {last}{_log_tail(log)}")
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]], nats_server: NatsServer) -> None:
@@ -78,12 +90,26 @@ def up(
     root: Root = "mentornet",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for health")] = 60.0,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Fill the system with a small simulated region and print a login")
+        bool, typer.Option("--demo", help="Fill the system with a small simulated region and print logins")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show the services' log lines here")
     ] = False,
 ) -> None:
-    """Start the embedded NATS with JetStream and every service on SQLite; Ctrl-C stops all."""
+    """Start the embedded NATS with JetStream and every service on SQLite; Ctrl-C stops all.
+
+    The services' own log lines go to files under ``<data-dir>/logs/`` (``--verbose`` shows them here
+    too): the terminal says what is starting and, once all is up, where to open and how to sign in.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
     specs = discover_services()
+    console.print(
+        f"MentorNet: starting NATS with JetStream and {len(specs)} services "
+        f"({', '.join(s.name for s in specs)}) on SQLite in {data_dir}; their logs: {logs}/",
+        highlight=False,
+    )
     server = NatsServer(store_dir=data_dir / "nats", port=nats_port, monitor_port=nats_port + 4000)
     server.start()
     subjects = Subjects(root)
@@ -123,32 +149,40 @@ def up(
             env.pop("DATABASE_SCHEMA", None)
             if not spec.database:
                 env.pop("DATABASE_URL", None)
+            output = None if verbose else (logs / f"{spec.name}.log").open("ab")
             processes.append(
                 subprocess.Popen(  # own session: Ctrl-C reaches only `up`, which stops all in order
                     [sys.executable, "-m", "mentornet_spine.serve", spec.name],
                     env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT if output else None,
                     start_new_session=True,
                     preexec_fn=die_with_parent,
                 )
             )
+            if output:
+                output.close()  # the child holds its own descriptor
         # all start at once (their imports and migrations overlap), then each must answer
         for spec, process in zip(specs, processes, strict=True):
             port = spec.port + port_offset
-            _wait_healthy(spec, port, process, timeout)
+            _wait_healthy(spec, port, process, timeout, logs / f"{spec.name}.log")
             database = spec.embedded_database_url(data_dir) if spec.database else "—"
             table.add_row(spec.name, f"http://127.0.0.1:{port}", database)
         console.print(table)
-        for spec in specs:
-            if spec.pages:
-                address = f"http://127.0.0.1:{spec.port + port_offset}/"
-                console.print(f"pages for people ({spec.name}): {address}", highlight=False)
-        if demo:
-            _demo(data_dir, port_offset)
+        pages = [f"http://127.0.0.1:{spec.port + port_offset}/" for spec in specs if spec.pages]
+        for address in pages:
+            console.print(f"pages for people (web): {address}", highlight=False)
+        logins = _demo(data_dir, port_offset) if demo else []
+        _print_sign_in(pages, logins, data_dir)
         console.print("[bold green]all services healthy[/] — press Ctrl-C to stop", highlight=False)
         while not stopping:
             for spec, process in zip(specs, processes, strict=True):
                 if process.poll() is not None:
-                    console.print(f"[red]service {spec.name} exited with code {process.returncode}[/]")
+                    console.print(
+                        f"[red]service {spec.name} exited with code {process.returncode}[/]"
+                        f"{_log_tail(logs / f'{spec.name}.log')}",
+                        highlight=False,
+                    )
                     stopping = True
             time.sleep(0.2)
     except RuntimeError as error:
@@ -160,23 +194,36 @@ def up(
     console.print("stopped")
 
 
-def _demo(data_dir: Path, port_offset: int) -> None:
-    from mentornet_simulator.cli import run_demo
+def _demo(data_dir: Path, port_offset: int) -> list[DemoLogin]:
+    from mentornet_simulator.demo import run_demo
     from mentornet_simulator.executor import Endpoints
 
     ports = {spec.name: spec.port + port_offset for spec in discover_services()}
     endpoints = Endpoints(*(f"http://127.0.0.1:{ports[n]}" for n in ("registry", "programs", "monitoring")))
-    login = run_demo(endpoints, data_dir, console)
-    if login:
+    return run_demo(endpoints, data_dir, console)
+
+
+def _print_sign_in(pages: list[str], logins: list[DemoLogin], data_dir: Path) -> None:
+    """The last lines before the ready message: where to click and how to sign in."""
+    if not pages:
+        return
+    if not logins:
         console.print(
-            f"[bold]demo operator[/]: {login[0]} / {login[1]} — the region's figures: "
-            f"{endpoints.monitoring}/indicators/region (token from {endpoints.registry}/auth/token)",
+            f"open {pages[0]} and sign in as [bold]operator[/] (the regional institute) with the password "
+            f"in {data_dir / 'registry-operator-password.txt'}",
             highlight=False,
         )
-        for spec in discover_services():
-            if spec.pages:  # the same figures as pages: sign in with the login above
-                page = f"http://127.0.0.1:{ports[spec.name]}/dashboard"
-                console.print(f"the dashboard: {page}", highlight=False)
+        return
+    console.print(f"open {pages[0]} and sign in as any of these (fresh passwords):", highlight=False)
+    width = max(len(login.role) for login in logins)
+    for login in logins:
+        console.print(
+            f"  {login.role:<{width}}  {login.username} / {login.password}  — {login.sees}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(f"the dashboard: {pages[0]}dashboard", highlight=False)
 
 
 async def _provision(url: str, subjects: Subjects, replicas: int = 1) -> list[str]:
