@@ -148,7 +148,7 @@ def _first_five_minutes() -> str:
 
 
 def test_up_demo_shows_a_living_region_within_a_minute(tmp_path: Path) -> None:
-    """What a new user does first (README, First five minutes): ``./mn up --demo``, then signs in as each role."""
+    """A new user's first steps (README, First five minutes): `./mn up --demo`, then each role signs in."""
     demo = System(tmp_path, "--demo", command=[str(ROOT / "mn")])
     demo.env.pop("MENTORNET_EXTRA_SERVICES")
     began = time.monotonic()
