@@ -126,9 +126,17 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise InvalidToken("срок действия токена истёк") from None
-        except jwt.PyJWTError as error:
-            raise InvalidToken(f"недействительный токен: {error}") from None
+            raise InvalidToken("срок действия токена истёк: получите новый") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("подпись токена не сходится: токен изменён или выдан не здесь") from None
+        except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+            raise InvalidToken("токен выдан не для MentorNet") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise InvalidToken(f"в токене нет обязательного поля {error.claim}") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("токен ещё не действует: проверьте часы") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("недействительный токен: получите новый через /auth/token") from None
         try:
             return Principal(
                 subject=claims["sub"],
@@ -138,5 +146,5 @@ class TokenVerifier:
                 school=claims.get("school"),
                 participant_id=UUID(claims["pid"]) if "pid" in claims else None,
             )
-        except (KeyError, ValueError) as error:
-            raise InvalidToken(f"в токене нет нужных сведений: {error}") from None
+        except (KeyError, ValueError):
+            raise InvalidToken("в токене нет нужных сведений (роль, регион): получите новый") from None

@@ -2,9 +2,12 @@
 
 from mentornet_events.catalogue import (
     CATALOGUE,
+    MAX_MESSAGE_BYTES,
+    MAX_PAYLOAD_BYTES,
     Catalogue,
     DomainEvent,
     EventSpec,
+    EventTooLarge,
     InvalidEventPayload,
     UnknownEventType,
 )
@@ -13,10 +16,13 @@ from mentornet_events.subjects import Subjects
 
 __all__ = [
     "CATALOGUE",
+    "MAX_MESSAGE_BYTES",
+    "MAX_PAYLOAD_BYTES",
     "Catalogue",
     "DomainEvent",
     "Envelope",
     "EventSpec",
+    "EventTooLarge",
     "InvalidEventPayload",
     "Subjects",
     "Tenant",

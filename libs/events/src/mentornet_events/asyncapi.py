@@ -61,7 +61,9 @@ publishers write. Streams keep messages written under older versions, which read
 message's `schema_version` may be lower than documented here, never higher.
 
 A consumer that cannot process an event after its redeliveries publishes a dead-letter record to
-`<root>.dlq.<consumer>` (stream `<ROOT>_DLQ`).
+`<root>.dlq.<consumer>` (stream `<ROOT>_DLQ`). A relay that meets a committed event the stream can
+never take (too large, unknown type) parks it: a record to `<root>.dlq.<service>-relay` with the
+event's `position` in its store and no stream fields, since it was never in a stream.
 
 Generated from the event catalogue (mentornet_events.asyncapi); do not edit by hand."""
 
@@ -73,15 +75,19 @@ class DeadLetter(BaseModel):
     # tests/unit/test_asyncapi.py validates that function's output against this model.
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    consumer: str = Field(description="Durable consumer (handler) that gave up")
+    consumer: str = Field(description="Durable consumer (handler) that gave up, or `<service>-relay`")
     reason: str = Field(description="Why: the error, or the event was poison")
     attempts: int = Field(ge=1, description="Deliveries made before giving up")
-    subject: str = Field(description="Subject of the original message")
-    stream: str = Field(description="Stream of the original message")
-    stream_sequence: int = Field(ge=1, description="Sequence of the original message in its stream")
+    subject: str | None = Field(None, description="Subject of the original message (not for a relay's)")
+    stream: str | None = Field(None, description="Stream of the original message (not for a relay's)")
+    stream_sequence: int | None = Field(
+        None, ge=1, description="Sequence of the original message in its stream (not for a relay's)"
+    )
+    position: int | None = Field(None, ge=1, description="A parked event's position in its service's store")
     dead_lettered_at: AwareDatetime = Field(description="When it was dead-lettered, UTC")
     original: Envelope | Any = Field(
-        description="The original message: its JSON (normally an Envelope) or, if not JSON, its text"
+        description="The original message: its JSON (normally an Envelope) or, if not JSON, its text; "
+        "for a parked event its id, type and stream"
     )
 
 

@@ -296,16 +296,30 @@ async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> No
     await nc.close()
     console.print(streams)
     console.print(consumers)
-    backlog = Table("service", "outbox backlog", title="Outbox")
+    backlog = Table("service", "outbox backlog", "parked", title="Outbox")
+    parked = Table("service", "position", "event", "type", "parked at", "reason", title="Parked by the relay")
     for service, db_url in sorted(databases.items()):
         engine = make_engine(db_url)
         try:
-            backlog.add_row(service, str(await OutboxRelay(engine, js, subjects).backlog()))
+            relay = OutboxRelay(engine, js, subjects, service=service)
+            held = await relay.parked()
+            backlog.add_row(service, str(await relay.backlog()), f"[red]{len(held)}[/]" if held else "0")
+            for row in held:
+                parked.add_row(
+                    service,
+                    str(row["position"]),
+                    str(row["event_id"]),
+                    row["type"],
+                    row["parked_at"].isoformat(timespec="seconds"),
+                    row["reason"],
+                )
         except Exception as error:
-            backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]")
+            backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]", "-")
         finally:
             await engine.dispose()
     console.print(backlog)
+    if parked.row_count:
+        console.print(parked)
 
 
 def _find_projections(name: str) -> list[tuple[ServiceSpec, Projection]]:

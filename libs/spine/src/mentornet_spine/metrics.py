@@ -29,3 +29,6 @@ outage_retries = meter.create_counter(
     description="Batches retried in place because the database was unavailable",
 )
 events_relayed = meter.create_counter("mentornet.outbox.relayed", description="Events published by the relay")
+events_parked = meter.create_counter(
+    "mentornet.outbox.parked", description="Events the relay could not publish and dead-lettered"
+)

@@ -68,8 +68,11 @@ def consumer_api(stream: str, consumer: str) -> list[str]:
 
 
 def service_user(spec: ServiceSpec, subjects: Subjects, catalogue: Catalogue = CATALOGUE) -> NatsUser:
-    """Publish: its own events, its consumers' JetStream API and dead letters. Subscribe: its inbox."""
+    """Publish: its own events, its consumers' JetStream API and dead letters (its relay's parked
+    events too). Subscribe: its inbox."""
     publish = sorted(s.subject(subjects) for s in catalogue if s.service == spec.name)
+    if publish:
+        publish.append(subjects.dead_letter(f"{spec.name}-relay"))
     for consumer, sources in sorted(spec.consumers.items()):
         for source in sources:
             publish += consumer_api(subjects.stream(source), consumer)

@@ -5,27 +5,51 @@ the relay needs one checkpoint: the position up to which JetStream acknowledged 
 checkpoint advances only after the acks, so a crash anywhere re-sends at most the unacknowledged
 tail, which the stream's duplicate window drops. Nothing uncommitted is visible to the relay, so
 nothing uncommitted is ever published.
+
+An event JetStream can never take (larger than the stream allows, of a type this code does not
+know) is parked: its reason goes to ``<root>.dlq.<service>-relay`` and to ``relay_parked``, and
+the checkpoint steps over it. The store refuses such events at append; parking is the guard for
+what got in before that check or under another limit, so one event never stops every later one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 from nats.js import JetStreamContext
+from nats.js.errors import APIError
 from opentelemetry import propagate, trace
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from mentornet_events import CATALOGUE, Catalogue, Envelope, Subjects, envelope_to_json
+from mentornet_events import (
+    CATALOGUE,
+    MAX_MESSAGE_BYTES,
+    Catalogue,
+    Envelope,
+    Subjects,
+    UnknownEventType,
+    envelope_to_json,
+)
 from mentornet_spine import metrics
 from mentornet_spine.db import is_sqlite, reader, statement_reads
 from mentornet_spine.store import _row_to_envelope
-from mentornet_spine.tables import events, relay_checkpoints
+from mentornet_spine.tables import events, relay_checkpoints, relay_parked
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mentornet.spine.relay")
+
+#: JetStream's "message size exceeds maximum allowed": the stream will never take this message
+JS_MESSAGE_TOO_LARGE = 10054
+
+
+class Unpublishable(Exception):
+    """An event JetStream will never take as it is; retrying would stop the stream for good."""
 
 
 def message_headers(envelope: Envelope, span: trace.Span | None = None) -> dict[str, str]:
@@ -52,6 +76,7 @@ class OutboxRelay:
         batch_size: int = 500,
         ack_timeout: float = 10.0,
         name: str = "jetstream",
+        service: str = "service",
     ) -> None:
         self.engine = engine
         self.reader = reader(engine)
@@ -62,6 +87,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.name = name
+        self.service = service
         self._wake = asyncio.Event()
         self._position: int | None = None
 
@@ -94,28 +120,18 @@ class OutboxRelay:
             )
         if not rows:
             return 0
-        futures = []
+        futures: list[asyncio.Future[Any] | None] = []
         for row in rows:
-            envelope = _row_to_envelope(row)
-            span = tracer.start_span(
-                "outbox.relay",
-                context=propagate.extract(envelope.trace_context),
-                kind=trace.SpanKind.PRODUCER,
-                attributes={"mentornet.event_type": envelope.type, "mentornet.position": row.position},
-            )
-            try:
-                subject = self.catalogue.spec(envelope.type).subject(self.subjects)
-                futures.append(
-                    await self.js.publish_async(
-                        subject, envelope_to_json(envelope), headers=message_headers(envelope, span)
-                    )
-                )
-            finally:
-                span.end()
-        acks = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self.ack_timeout)
+            futures.append(await self._publish(row))
+        pending = [f for f in futures if f is not None]
+        outcomes = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), self.ack_timeout)
+        acks = iter(outcomes)
         done = 0
-        for row, ack in zip(rows, acks, strict=True):
-            if isinstance(ack, BaseException):
+        for row, future in zip(rows, futures, strict=True):
+            ack: Any = next(acks) if future is not None else None
+            if isinstance(ack, APIError) and ack.err_code == JS_MESSAGE_TOO_LARGE:
+                await self._park(row, f"the stream refused the message: {ack.description}")
+            elif isinstance(ack, BaseException):
                 if done == 0:  # nothing got through (no leader yet, broker away): back off
                     raise ack
                 log.warning("publish of position %s failed: %r; will retry", row.position, ack)
@@ -126,6 +142,84 @@ class OutboxRelay:
             self._position = rows[done - 1].position
             metrics.events_relayed.add(done)
         return done
+
+    async def _publish(self, row: Any) -> asyncio.Future[Any] | None:
+        """Start publishing one stored event; None if it was parked instead."""
+        envelope = _row_to_envelope(row)
+        span = tracer.start_span(
+            "outbox.relay",
+            context=propagate.extract(envelope.trace_context),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"mentornet.event_type": envelope.type, "mentornet.position": row.position},
+        )
+        try:
+            try:
+                subject = self.catalogue.spec(envelope.type).subject(self.subjects)
+                data = envelope_to_json(envelope)
+                headers = message_headers(envelope, span)
+                limit = self.max_message_bytes()
+                size = len(data) + sum(len(k) + len(v) + 4 for k, v in headers.items())
+                if size > limit:  # nats-py would fail it unsent and leave its ack future waiting
+                    raise Unpublishable(f"message of {size} bytes exceeds the limit of {limit}")
+            except (UnknownEventType, Unpublishable) as error:
+                await self._park(row, str(error))
+                return None
+            future: asyncio.Future[Any] = await self.js.publish_async(subject, data, headers=headers)
+            return future
+        finally:
+            span.end()
+
+    def max_message_bytes(self) -> int:
+        """The smaller of the stream's message limit and the server's ``max_payload``."""
+        server_limit = getattr(getattr(self.js, "_nc", None), "max_payload", 0) or MAX_MESSAGE_BYTES
+        return min(MAX_MESSAGE_BYTES, int(server_limit))
+
+    async def _park(self, row: Any, reason: str) -> None:
+        """Dead-letter an event that can never be published, and record it, so the stream goes on."""
+        log.error("relay %s parks position %s (%s): %s", self.name, row.position, row.type, reason)
+        consumer = f"{self.service}-relay"
+        record = {
+            "consumer": consumer,
+            "reason": reason,
+            "attempts": 1,
+            "position": row.position,
+            "dead_lettered_at": datetime.now(UTC).isoformat(),
+            "original": {"event_id": str(row.event_id), "type": row.type, "stream_id": row.stream_id},
+        }
+        await self.js.publish(
+            self.subjects.dead_letter(consumer),
+            json.dumps(record, ensure_ascii=False).encode(),
+            headers={"Nats-Msg-Id": f"parked-{row.event_id}"},
+            stream=self.subjects.dead_letter_stream,
+        )
+        async with self.engine.begin() as conn:
+            known = await conn.scalar(
+                select(func.count()).where(
+                    relay_parked.c.relay == self.name, relay_parked.c.position == row.position
+                )
+            )
+            if not known:
+                await conn.execute(
+                    insert(relay_parked).values(
+                        relay=self.name,
+                        position=row.position,
+                        event_id=row.event_id,
+                        type=row.type,
+                        reason=reason[:2000],
+                        parked_at=datetime.now(UTC),
+                    )
+                )
+        metrics.events_parked.add(1, {"relay": self.name, "type": row.type})
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """The events this relay set aside, oldest first."""
+        async with self.reader.connect() as conn:
+            rows = await conn.execute(
+                select(relay_parked)
+                .where(relay_parked.c.relay == self.name)
+                .order_by(relay_parked.c.position)
+            )
+            return [dict(row._mapping) for row in rows]
 
     async def _advance(self, position: int) -> None:
         table = relay_checkpoints

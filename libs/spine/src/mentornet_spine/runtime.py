@@ -121,7 +121,7 @@ class ServiceRuntime:
         js = self._nc.jetstream()
         if self.settings.provision_streams:
             await ensure_streams(js, self.subjects, self.settings.stream_replicas)
-        self.relay = OutboxRelay(self.engine, js, self.subjects)
+        self.relay = OutboxRelay(self.engine, js, self.subjects, service=self.settings.service)
         self.store.on_appended.append(self.relay.wake)
         self._stop.clear()
         self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
@@ -177,6 +177,7 @@ class ServiceRuntime:
         checks["nats"] = "ok" if connected else "disconnected"
         if self.relay is not None and checks["database"] == "ok":
             checks["outbox_backlog"] = await self.relay.backlog()
+            checks["outbox_parked"] = len(await self.relay.parked())
         checks["ok"] = checks["database"] == "ok" and connected
         checks["service"] = self.settings.service
         return checks

@@ -170,7 +170,7 @@ class EventStore:
             return []
         for change in changes:
             for ev in change.events:
-                self.catalogue.spec_of(ev)  # refuses what the catalogue does not declare
+                self.catalogue.admit(ev)  # refuses what the catalogue does not declare or cannot carry
         with tracer.start_as_current_span(
             "eventstore.append",
             attributes={

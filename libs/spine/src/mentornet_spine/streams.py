@@ -8,7 +8,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from mentornet_events import CATALOGUE, Catalogue, Subjects
+from mentornet_events import CATALOGUE, MAX_MESSAGE_BYTES, Catalogue, Subjects
 
 #: Covers a relay outage of this long without duplicates; store-side idempotency covers the rest.
 DUPLICATE_WINDOW_S = 15 * 60
@@ -27,7 +27,7 @@ def stream_configs(
             num_replicas=replicas,
             duplicate_window=DUPLICATE_WINDOW_S,
             discard=DiscardPolicy.NEW,
-            max_msg_size=1024 * 1024,
+            max_msg_size=MAX_MESSAGE_BYTES,
             max_age=0,
         )
         for service in catalogue.services()

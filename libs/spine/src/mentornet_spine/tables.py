@@ -68,6 +68,20 @@ relay_checkpoints = Table(
     Column("position", BigInteger, nullable=False),
 )
 
+# Events the relay could not publish (too large for the stream, unknown type): dead-lettered with
+# their reason and stepped over, so one bad event never stops every later one. Each stays in the
+# store; this row says why no subscriber saw it.
+relay_parked = Table(
+    "relay_parked",
+    metadata,
+    Column("relay", String(100), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("event_id", Uuid, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("reason", String(2000), nullable=False),
+    Column("parked_at", UTCDateTime(), nullable=False),
+)
+
 processed_events = Table(
     "processed_events",
     metadata,

@@ -21,6 +21,7 @@ from registry.adapters.tables import idempotency
 from registry.adapters.vault import Vault, load_or_create_kek
 from registry.api import directory, identity, participants, schools
 from registry.api.errors import install_errors
+from registry.api.participants import MAX_IMPORT_BYTES
 from registry.application.registry import Registry
 from registry.application.schemas import AccountIn
 from registry.settings import RegistrySettings
@@ -69,7 +70,9 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
         )
 
     runtime.on_start.append(bootstrap_operator)
-    app = create_http_app(runtime, "MentorNet — реестр")
+    # a file import may carry up to MAX_IMPORT_BYTES; the multipart framing needs a little more
+    imports = (r"/schools/[^/]+/import/[^/]+", MAX_IMPORT_BYTES + 64 * 1024)
+    app = create_http_app(runtime, "MentorNet — реестр", larger_bodies=[imports])
     app.state.registry = registry
     app.state.issuer = issuer
 

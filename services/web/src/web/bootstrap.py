@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from mentornet_spine.http import LimitBody, body_too_large
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
 from web.api import auth, dashboard, inbox, pairs, programmes, regional, school
-from web.api.deps import Refused, SignInRequired, render
+from web.api.deps import TEMPLATES, Refused, SignInRequired, render
+from web.api.school import MAX_IMPORT_BYTES
 from web.application.clients import ApiError, Backend
-from web.application.session import COOKIE, SessionCodec
+from web.application.session import COOKIE, Session, SessionCodec
 from web.settings import WebSettings
 
 SPEC = ServiceSpec(
@@ -50,6 +53,14 @@ SECURITY_HEADERS = {
 }
 
 
+def _too_large_page(limit: int) -> HTMLResponse:
+    """The 413 as a page: the body limit answers before any session is read, so signed out."""
+    page = TEMPLATES.get_template("error.html").render(
+        session=Session(), flash=None, csrf="", today=date.today(), text=body_too_large(limit)
+    )
+    return HTMLResponse(page, status_code=413)
+
+
 def create_app(
     settings: SpineSettings, web_settings: WebSettings | None = None, client: httpx.AsyncClient | None = None
 ) -> FastAPI:
@@ -67,6 +78,8 @@ def create_app(
     )
     app.state.backend = backend
     app.state.settings = own
+    imports = (r"/schools/[^/]+/import/[^/]+", MAX_IMPORT_BYTES + 64 * 1024)
+    app.add_middleware(LimitBody, larger=[imports], answer=_too_large_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -15,6 +15,11 @@ Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 E = TypeVar("E", bound="DomainEvent")
 
+#: The event streams' message limit (``max_msg_size``); NATS's own default ``max_payload`` too.
+MAX_MESSAGE_BYTES = 1024 * 1024
+#: What a payload may take of it: the envelope's other fields and the headers need the rest.
+MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 32 * 1024
+
 
 class DomainEvent(BaseModel):
     """Base of every domain event: immutable, closed to unknown fields."""
@@ -38,6 +43,20 @@ class InvalidEventPayload(ValueError):
         super().__init__(f"invalid {event_type} v{version} payload: " + "; ".join(errors))
         self.event_type = event_type
         self.errors = errors
+
+
+class EventTooLarge(InvalidEventPayload):
+    """An event its stream could not carry: refused at append, so it never jams the relay."""
+
+    def __init__(self, event_type: str, version: int, size: int) -> None:
+        ValueError.__init__(
+            self,
+            f"Событие {event_type} слишком велико ({size // 1024} КиБ при пределе "
+            f"{MAX_PAYLOAD_BYTES // 1024} КиБ): сократите длинные поля запроса",
+        )
+        self.event_type = event_type
+        self.errors = [f"payload of {size} bytes exceeds {MAX_PAYLOAD_BYTES}"]
+        self.size = size
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,14 @@ class Catalogue:
 
     def spec_of(self, event: DomainEvent) -> EventSpec:
         return self.spec(type(event).event_type)
+
+    def admit(self, event: DomainEvent) -> EventSpec:
+        """The spec of an event the store may append: declared here and small enough to publish."""
+        spec = self.spec_of(event)
+        size = len(event.__pydantic_serializer__.to_json(event))
+        if size > MAX_PAYLOAD_BYTES:
+            raise EventTooLarge(spec.name, spec.version, size)
+        return spec
 
     def services(self) -> list[str]:
         return sorted({s.service for s in self._specs.values()})

@@ -18,7 +18,7 @@ from mentornet_spine.db import statement_reads
 from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.upsert import upsert
-from mentornet_spine.validation import Strict
+from mentornet_spine.validation import Code, Strict
 from notifications.adapters.tables import broadcasts, deliveries, messages, preferences, schools, webhooks
 from notifications.consumers.fanout import queue_webhooks
 from notifications.domain.messages import render
@@ -28,7 +28,9 @@ DIGESTS = uuid.UUID("6d3f3c1e-5b7a-4f7e-9a51-0d1f2c3b4a59")  # namespace of dige
 
 
 class WebhookIn(Strict):
-    url: str = Field(pattern=r"^https?://[^\s]{1,1990}$", description="Адрес, принимающий POST с JSON")
+    url: str = Field(
+        pattern=r"^https?://[^\s]{1,1990}$", max_length=2000, description="Адрес, принимающий POST с JSON"
+    )
 
 
 class PreferenceIn(Strict):
@@ -40,7 +42,7 @@ class PreferenceIn(Strict):
 class BroadcastIn(Strict):
     title: str = Field(min_length=1, max_length=300)
     text: str = Field(min_length=1, max_length=10_000)
-    municipality: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
+    municipality: Code | None = Field(default=None, description="Только этому муниципалитету")
 
 
 def inboxes(principal: Principal) -> list[str]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -21,10 +20,9 @@ from mentornet_events.vocabulary import (
     Rhythm,
     TeacherStudentVariant,
 )
-from mentornet_spine.validation import Strict
+from mentornet_spine.validation import Code, Day, Strict
 
 TEXT = 4000
-CODE = r"^[0-9A-Za-z_-]{1,32}$"
 
 
 class ProgrammeIn(Strict):
@@ -34,24 +32,24 @@ class ProgrammeIn(Strict):
     duration: ProgrammeDuration = ProgrammeDuration.LONG_TERM
     mode: MeetingMode = MeetingMode.MIXED
     curator: str | None = Field(default=None, max_length=200, description="Куратор программы")
-    partner_schools: list[Annotated[str, Field(pattern=CODE)]] = Field(
+    partner_schools: list[Code] = Field(
         default_factory=list,
         max_length=50,
         description="Сетевые партнёры: их наставники подбираются в приоритете",
     )
-    starts_on: date
-    ends_on: date | None = Field(default=None, description="По умолчанию — через учебный год")
+    starts_on: Day
+    ends_on: Day | None = Field(default=None, description="По умолчанию — через учебный год")
 
 
 class StageIn(Strict):
     stage: ProgrammeStage
-    on: date | None = None
+    on: Day | None = None
 
 
 class DocumentIn(Strict):
     kind: DocumentKind
     number: str = Field(min_length=1, max_length=50, description="Номер приказа")
-    dated: date
+    dated: Day
     title: str = Field(default="", max_length=500)
 
 
@@ -64,13 +62,13 @@ class PairIn(Strict):
         min_length=1, max_length=2, description="Наставник и, при необходимости, второй"
     )
     mentee_ids: list[UUID] = Field(min_length=1, max_length=30)
-    formed_on: date | None = None
+    formed_on: Day | None = None
 
 
 class DissolveIn(Strict):
     reason: DissolutionReason
     note: str = Field(default="", max_length=TEXT)
-    on: date | None = None
+    on: Day | None = None
 
 
 class RoadmapItemIn(Strict):
@@ -82,7 +80,7 @@ class RoadmapItemIn(Strict):
     prevention: str = Field(default="", max_length=TEXT)
     expected_results: str = Field(default="", max_length=TEXT)
     criteria: str = Field(default="", max_length=TEXT)
-    due_on: date | None = None
+    due_on: Day | None = None
     rhythm: Rhythm | None = None
 
 
@@ -96,7 +94,7 @@ class FromTemplateIn(Strict):
 
 
 class CompletionIn(Strict):
-    completed_on: date | None = None
+    completed_on: Day | None = None
     product_kind: str = Field(min_length=1, max_length=200, description="Педагогический продукт")
     product: str = Field(default="", max_length=TEXT, description="Описание продукта")
     attitude: str = Field(default="", max_length=TEXT, description="Отношение наставляемого")
@@ -105,21 +103,21 @@ class CompletionIn(Strict):
 class MeetingIn(Strict):
     kind: MeetingKind
     mode: MeetingMode = MeetingMode.IN_PERSON
-    held_on: date
+    held_on: Day
     notes: str = Field(default="", max_length=TEXT)
 
 
 class FeedbackIn(Strict):
-    respondent_role: str = Field(pattern=r"^(mentor|mentee)$", description="mentor или mentee")
+    respondent_role: Literal["mentor", "mentee"] = Field(description="mentor или mentee")
     scores: dict[EvaluationLevel, Annotated[int, Field(ge=1, le=5)]] = Field(
-        description="Оценка 1–5 по каждому из четырёх уровней"
+        max_length=len(EvaluationLevel), description="Оценка 1–5 по каждому из четырёх уровней"
     )
     comment: str = Field(default="", max_length=TEXT)
     wants_to_become_mentor: bool = False
 
 
 class ProgrammeCompletionIn(Strict):
-    completed_on: date | None = None
+    completed_on: Day | None = None
     reflection: str = Field(default="", max_length=TEXT)
     results: str = Field(default="", max_length=TEXT, description="Результаты в сравнении с целями")
     nominated_mentor_ids: list[UUID] = Field(default_factory=list, max_length=50)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from mentornet_auth.fastapi import CurrentPrincipal
-from mentornet_spine.validation import Strict
+from mentornet_spine.validation import Code, Strict
 from registry.api.deps import RegistryDep
 
 router = APIRouter(tags=["directory"])
-Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
 
 
 class AddressQuery(Strict):

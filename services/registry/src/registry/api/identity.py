@@ -26,11 +26,11 @@ async def jwks(request: Request) -> dict[str, Any]:
 async def token(
     request: Request,
     registry: RegistryDep,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
+    grant_type: Annotated[str, Form(max_length=50, description="client_credentials или password")],
+    client_id: Annotated[str | None, Form(max_length=100)] = None,
+    client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    username: Annotated[str | None, Form(max_length=100)] = None,
+    password: Annotated[str | None, Form(max_length=200)] = None,
 ) -> JSONResponse:
     if has_nul([grant_type, client_id, client_secret, username, password]):
         return JSONResponse(

@@ -609,10 +609,7 @@ class Registry:
 
     async def create_account(self, principal: Principal | None, data: AccountIn) -> None:
         """Operators create accounts within their scope; ``None`` is the start-up bootstrap."""
-        try:
-            role = Role(data.role)
-        except ValueError:
-            raise InvalidCommand(f"Неизвестная роль {data.role}", "role") from None
+        role = data.role
         if role is Role.SCHOOL:
             raise InvalidCommand("Школьные системы получают учётные данные клиента, а не пароль", "role")
         municipality, school = data.municipality, data.school

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from pydantic import EmailStr, Field
 
+from mentornet_auth import Role
 from mentornet_events.vocabulary import (
     ConsentGiver,
     DeficitArea,
@@ -16,19 +16,20 @@ from mentornet_events.vocabulary import (
     QualificationCategory,
     SchoolKind,
 )
-from mentornet_spine.validation import Strict
+from mentornet_spine.validation import BirthDate, Code, Strict, Subject
 
-CODE = r"^[0-9A-Za-z_-]{1,32}$"
+#: a participant's areas: each at most once, so the list is never longer than the vocabulary
+AREAS = len(DeficitArea)
 
 
 class MunicipalityIn(Strict):
-    code: str = Field(pattern=CODE, description="Код муниципалитета")
+    code: Code = Field(description="Код муниципалитета")
     name: str = Field(min_length=1, max_length=300, description="Название муниципалитета")
 
 
 class SchoolIn(Strict):
-    code: str = Field(pattern=CODE, description="Код образовательной организации")
-    municipality: str = Field(pattern=CODE)
+    code: Code = Field(description="Код образовательной организации")
+    municipality: Code
     name: str = Field(min_length=1, max_length=500)
     kind: SchoolKind = SchoolKind.SCHOOL
     teachers: int = Field(ge=0, le=10_000, description="Число педагогов")
@@ -54,7 +55,7 @@ class PersonalData(Strict):
     middle_name: str | None = Field(default=None, max_length=100)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     position: str | None = Field(default=None, max_length=200, description="Должность")
     at_risk: bool = Field(default=False, description="Состоит на учёте (только для реестра)")
     disability: bool = Field(default=False, description="ОВЗ / инвалидность (только для реестра)")
@@ -69,21 +70,21 @@ class Consent(Strict):
 
 class MentorEntryIn(Strict):
     role: ParticipantRole = ParticipantRole.TEACHER
-    subjects: list[str] = Field(default_factory=list, max_length=20)
+    subjects: list[Subject] = Field(default_factory=list, max_length=20)
     experience_years: int | None = Field(default=None, ge=0, le=70)
     qualification: QualificationCategory | None = None
-    competencies: list[DeficitArea] = Field(min_length=1)
+    competencies: list[DeficitArea] = Field(min_length=1, max_length=AREAS)
     hours_per_month: int = Field(ge=1, le=200)
     max_mentees: int = Field(default=1, ge=1, le=30)
 
 
 class MenteeEntryIn(Strict):
     role: ParticipantRole = ParticipantRole.TEACHER
-    subjects: list[str] = Field(default_factory=list, max_length=20)
+    subjects: list[Subject] = Field(default_factory=list, max_length=20)
     experience_years: int | None = Field(default=None, ge=0, le=70)
     young_specialist: bool = False
     grade: int | None = Field(default=None, ge=1, le=11)
-    deficits: list[DeficitArea] = Field(min_length=1)
+    deficits: list[DeficitArea] = Field(min_length=1, max_length=AREAS)
     desired_form: MentoringForm | None = None
 
 
@@ -104,25 +105,32 @@ class MenteeRegistration(Strict):
 
 
 class ProfileChanges(Strict):
-    subjects: list[str] | None = None
+    subjects: list[Subject] | None = Field(default=None, max_length=20)
     experience_years: int | None = Field(default=None, ge=0, le=70)
     qualification: QualificationCategory | None = None
     young_specialist: bool | None = None
     grade: int | None = Field(default=None, ge=1, le=11)
-    competencies: list[DeficitArea] | None = None
+    competencies: list[DeficitArea] | None = Field(default=None, min_length=1, max_length=AREAS)
     hours_per_month: int | None = Field(default=None, ge=1, le=200)
     max_mentees: int | None = Field(default=None, ge=1, le=30)
-    deficits: list[DeficitArea] | None = None
+    deficits: list[DeficitArea] | None = Field(default=None, min_length=1, max_length=AREAS)
     desired_form: MentoringForm | None = None
     person: PersonalData | None = None
 
 
 class AccountIn(Strict):
-    username: str = Field(pattern=r"^[a-z0-9._-]{3,100}$")
+    username: str = Field(
+        pattern=r"^[a-z0-9._-]{3,100}$",
+        max_length=100,
+        description="Латинские строчные буквы, цифры, точка, дефис, подчёркивание",
+    )
     password: str = Field(min_length=10, max_length=200)
-    role: str
-    municipality: str | None = Field(default=None, pattern=CODE)
-    school: str | None = Field(default=None, pattern=CODE)
+    role: Role = Field(
+        description="Роль: regional_operator, municipal_operator, federal_consumer, school_curator, "
+        "mentor, mentee или service (школьная система получает учётные данные клиента, не пароль)"
+    )
+    municipality: Code | None = Field(default=None, description="Для муниципального оператора")
+    school: Code | None = Field(default=None, description="Для куратора, наставника и наставляемого")
     participant_id: UUID | None = None
 
 

@@ -137,8 +137,8 @@ async def form_pair(
     programme_id: str,
     session: Curator,
     _checked: Checked,
-    mentor_id: Annotated[str, Form()],
-    mentee_id: Annotated[str, Form()],
+    mentor_id: Annotated[str, Form(max_length=36)],
+    mentee_id: Annotated[str, Form(max_length=36)],
 ) -> Response:
     body = {"mentor_ids": [mentor_id], "mentee_ids": [mentee_id]}
     return await attempt(

@@ -167,7 +167,7 @@ async def import_base(
     session: Curator,
     _checked: Checked,
     file: Annotated[UploadFile, File()],
-    dry_run: Annotated[str, Form()] = "",
+    dry_run: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """CSV or XLSX: the registry checks every row; the report lists each bad row with its line."""
     own_school(session, code)
