@@ -5,7 +5,8 @@ The service runs in-process with its lifespan on real PostgreSQL and NATS. Every
 schema-violating — as each given role and without a token (schemathesis then sends garbage bearer
 tokens or none). Path parameters and queries are often swapped for identifiers that exist, and
 commands sometimes carry an ``Idempotency-Key``, so the requests reach the use cases instead of
-stopping at "not found"; a few get a NUL byte or a very long run in one of their strings.
+stopping at "not found"; a few get a NUL byte or a very long run in one of their strings, and a
+few an edge date or period (9999-12-31, 0001-01, 9999-Q4, 30 February) in place of one.
 
 Only ``not_a_server_error`` is checked. An unhandled exception in a route is caught where the
 request is sent (``httpx.ASGITransport`` re-raises it); every distinct one (per operation and the
@@ -226,6 +227,38 @@ def _poison(case: FuzzCase, data: st.DataObject) -> None:
     container[key] += "%00" if encoded and suffix == "\x00" else suffix  # type: ignore[index]
 
 
+# Dates and periods at and past the edges of what the calendar and the services' ranges hold.
+EDGE_DATES = (
+    "9999-12-31",
+    "0001-01-01",
+    "1899-12-31",
+    "2100-01-01",
+    "2026-02-30",
+    "9999-Q4",
+    "0001-Q1",
+    "2026-Q5",
+    "9999-12",
+    "0001-01",
+    "2026-13",
+    "9999",
+    "0000",
+)
+
+
+def _edge_dates(case: FuzzCase, data: st.DataObject) -> None:
+    """One case in four gets an edge date or period in one of its strings: overflow, year 0, 30 Feb."""
+    if data.draw(st.integers(0, 3), label="edge date?") != 0:
+        return
+    slots = (
+        _string_slots(case.path_parameters or {})
+        + _string_slots(case.query or {})
+        + _string_slots(case.body if isinstance(case.body, dict | list) else {})
+    )
+    if slots:
+        container, key = data.draw(st.sampled_from(slots), label="dated string")
+        container[key] = data.draw(st.sampled_from(EDGE_DATES), label="edge date")  # type: ignore[index]
+
+
 def _fuzz_operation(
     base_url: str,
     operation: Operation,
@@ -271,6 +304,7 @@ def _fuzz_mode(
     def run(case: FuzzCase, data: st.DataObject) -> None:
         _point_at_known(case, data, known)
         _poison(case, data)
+        _edge_dates(case, data)
         headers = dict(auth)
         if command and data.draw(st.integers(0, 3), label="idempotent?") == 0:
             headers["Idempotency-Key"] = data.draw(IDEMPOTENCY_KEYS, label="Idempotency-Key")

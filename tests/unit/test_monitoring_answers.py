@@ -103,6 +103,23 @@ async def test_refresh_recomputes_what_was_asked_recently_and_lets_the_rest_go()
     assert (await answers.get("other", figures.positions)).body["as_of"] == {"registry": 4}
 
 
+async def test_one_failing_question_never_stops_the_refresh_of_the_others() -> None:
+    figures = Figures()
+
+    async def compute(key: str) -> tuple[Positions, dict[str, Any]]:
+        if key == "9999-Q4":
+            raise OverflowError("date value out of range")
+        return await figures(key)
+
+    answers: Answers[str] = Answers(compute, budget_s=0.05, max_age_s=60, spacing=0)
+    for key in ("region", "9999-Q4", "school"):
+        answers.ask(key)
+    assert await answers.refresh(figures.positions) == 2
+    figures.positions = {"registry": 2}
+    assert await answers.refresh(figures.positions) == 2  # the failing one is dropped, not retried forever
+    assert (await answers.get("school", figures.positions)).body["as_of"] == {"registry": 2}
+
+
 async def test_an_older_computation_never_replaces_a_newer_answer() -> None:
     figures = Figures()
     answers: Answers[str] = Answers(figures, budget_s=0.05, max_age_s=60)

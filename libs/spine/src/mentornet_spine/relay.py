@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,16 @@ def message_headers(envelope: Envelope, span: trace.Span | None = None) -> dict[
     else:  # tracing off here: pass on the context the event was appended in
         headers.update(envelope.trace_context)
     return headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A publish awaiting its ack, with what it takes to ask again."""
+
+    ack: asyncio.Future[Any]
+    subject: str
+    data: bytes
+    headers: dict[str, str]
 
 
 class OutboxRelay:
@@ -120,21 +131,19 @@ class OutboxRelay:
             )
         if not rows:
             return 0
-        futures: list[asyncio.Future[Any] | None] = []
-        for row in rows:
-            futures.append(await self._publish(row))
-        pending = [f for f in futures if f is not None]
-        outcomes = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), self.ack_timeout)
-        acks = iter(outcomes)
+        sent = [await self._publish(row) for row in rows]
+        pending = [s.ack for s in sent if s is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=self.ack_timeout)
         done = 0
-        for row, future in zip(rows, futures, strict=True):
-            ack: Any = next(acks) if future is not None else None
-            if isinstance(ack, APIError) and ack.err_code == JS_MESSAGE_TOO_LARGE:
-                await self._park(row, f"the stream refused the message: {ack.description}")
-            elif isinstance(ack, BaseException):
+        for row, attempt in zip(rows, sent, strict=True):
+            failure = None if attempt is None else await self._settle(row, attempt)
+            if failure is not None:
+                for ack in pending:
+                    ack.cancel()
                 if done == 0:  # nothing got through (no leader yet, broker away): back off
-                    raise ack
-                log.warning("publish of position %s failed: %r; will retry", row.position, ack)
+                    raise failure
+                log.warning("publish of position %s failed: %r; will retry", row.position, failure)
                 break  # keep commit order: the rest is retried after this one
             done += 1
         if done:
@@ -143,7 +152,27 @@ class OutboxRelay:
             metrics.events_relayed.add(done)
         return done
 
-    async def _publish(self, row: Any) -> asyncio.Future[Any] | None:
+    async def _settle(self, row: Any, attempt: _Sent) -> BaseException | None:
+        """The outcome of one publish: None when acknowledged or parked, else the error to retry on."""
+        if attempt.ack.done():
+            error = attempt.ack.exception()
+        else:
+            # nats-py drops an error ack it fails to parse (APIError.from_error raises inside its
+            # callback), which leaves the future waiting: ask once more, synchronously, to learn why
+            attempt.ack.cancel()
+            try:
+                await self.js.publish(
+                    attempt.subject, attempt.data, headers=attempt.headers, timeout=self.ack_timeout
+                )
+                error = None
+            except Exception as failure:
+                error = failure
+        if isinstance(error, APIError) and error.err_code == JS_MESSAGE_TOO_LARGE:
+            await self._park(row, f"the stream refused the message: {error.description}")
+            return None
+        return error
+
+    async def _publish(self, row: Any) -> _Sent | None:
         """Start publishing one stored event; None if it was parked instead."""
         envelope = _row_to_envelope(row)
         span = tracer.start_span(
@@ -164,8 +193,8 @@ class OutboxRelay:
             except (UnknownEventType, Unpublishable) as error:
                 await self._park(row, str(error))
                 return None
-            future: asyncio.Future[Any] = await self.js.publish_async(subject, data, headers=headers)
-            return future
+            ack: asyncio.Future[Any] = await self.js.publish_async(subject, data, headers=headers)
+            return _Sent(ack, subject, data, headers)
         finally:
             span.end()
 

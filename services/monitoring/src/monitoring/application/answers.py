@@ -12,12 +12,15 @@ positions (``fresh``): reports and exports do.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic_core import from_json, to_json
+
+log = logging.getLogger(__name__)
 
 Positions = dict[str, int]
 Key = TypeVar("Key", bound=Hashable)
@@ -133,7 +136,12 @@ class Answers(Generic[Key]):
             held = self._held.get(key)
             if held is not None and covers(held.positions, positions):
                 continue
-            await asyncio.shield(self._flight(key))
+            try:
+                await asyncio.shield(self._flight(key))
+            except Exception:  # one question's failure must not starve the questions after it
+                log.exception("monitoring: the answer to %s failed; dropped until asked again", key)
+                del self._asked[key]
+                continue
             recomputed += 1
         ended = self.clock()
         self._next_pass = ended + self.spacing * (ended - now)

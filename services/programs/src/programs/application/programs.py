@@ -197,8 +197,11 @@ class Programs:
         programme_id: UUID,
         write: bool = False,
         conn: AsyncConnection | None = None,
+        lock: bool = False,
     ) -> Any:
         query = select(programmes).where(programmes.c.id == programme_id)
+        if lock:  # serialises the commands that decide on the programme's pairs (PostgreSQL)
+            query = query.with_for_update()
         async with self._reading(conn) as reading:
             row = (await reading.execute(query)).one_or_none()
         if row is None or not principal.can_access(self._tenant(row)):
@@ -470,7 +473,7 @@ class Programs:
         pair_id = uuid.uuid4()
         async with self._write() as write:
             conn = write.conn
-            row = await self._programme_row(principal, programme_id, write=True, conn=conn)
+            row = await self._programme_row(principal, programme_id, write=True, conn=conn, lock=True)
             programme = await self._replay_programme(conn, programme_id, row.version)
             programme.require_pairing()
             known = await self._eligible(conn, ids)
@@ -485,7 +488,8 @@ class Programs:
             foreign = [m for m in mentors if m.municipality != row.municipality and m.school != row.school]
             if foreign:
                 raise DomainError("Наставник должен работать в этой организации или в её муниципальной сети")
-            pair_domain.check_pair(MentoringForm(row.form), row.school, mentors, mentees)
+            paired = await _active_links(conn, programme_id, data.mentor_ids, data.mentee_ids)
+            pair_domain.check_pair(MentoringForm(row.form), row.school, mentors, mentees, paired)
             event = PairFormed(
                 pair_id=pair_id,
                 programme_id=programme_id,
@@ -811,6 +815,25 @@ _PAIR_ROW = (
     .join(programmes, programmes.c.id == pairs.c.programme_id)
     .where(pairs.c.id == bindparam("pair_id"))
 )
+
+
+async def _active_links(
+    conn: AsyncConnection, programme_id: UUID, mentor_ids: Sequence[UUID], mentee_ids: Sequence[UUID]
+) -> set[tuple[UUID, UUID]]:
+    """The (mentor, mentee) links among these people already in an active pair of the programme."""
+    rows = await conn.execute(
+        select(pair_members.c.pair_id, pair_members.c.participant_id, pair_members.c.side)
+        .join(pairs, pairs.c.id == pair_members.c.pair_id)
+        .where(
+            pairs.c.programme_id == programme_id,
+            pairs.c.status == pair_domain.PairStatus.ACTIVE.value,
+            pair_members.c.participant_id.in_([*mentor_ids, *mentee_ids]),
+        )
+    )
+    sides: dict[UUID, dict[str, list[UUID]]] = {}
+    for row in rows:
+        sides.setdefault(row.pair_id, {"mentor": [], "mentee": []})[row.side].append(row.participant_id)
+    return {(r, e) for pair in sides.values() for r in pair["mentor"] for e in pair["mentee"]}
 
 
 async def _mentor_loads(conn: AsyncConnection, mentor_ids: Sequence[UUID] | None = None) -> dict[UUID, int]:

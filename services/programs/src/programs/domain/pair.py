@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -58,8 +58,10 @@ def check_pair(
     school: str,
     mentors: Sequence[Eligibility],
     mentees: Sequence[Eligibility],
+    paired: Collection[tuple[UUID, UUID]] = (),
 ) -> None:
-    """A pair (or group) may be formed only with each participant's recorded consent."""
+    """A pair (or group) may be formed only with each participant's recorded consent, and a mentor
+    and a mentee make one active pair per programme (``paired``: its active mentor–mentee links)."""
     if not 1 <= len(mentors) <= 2:
         raise InvalidCommand("У пары один наставник и, при необходимости, второй", "mentor_ids")
     if not mentees:
@@ -71,6 +73,12 @@ def check_pair(
     ids = [p.id for p in (*mentors, *mentees)]
     if len(set(ids)) != len(ids):
         raise InvalidCommand("Один и тот же участник указан дважды", "mentee_ids")
+    twice = [(r, e) for r in mentors for e in mentees if (r.id, e.id) in paired]
+    if twice:
+        raise DomainError(
+            "Пара уже работает в этой программе: "
+            + "; ".join(f"наставник {r.id} и наставляемый {e.id}" for r, e in twice)
+        )
     problems: list[str] = []
     for mentor in mentors:
         if mentor.erased or not mentor.in_mentor_base:

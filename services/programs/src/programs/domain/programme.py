@@ -35,6 +35,8 @@ def stream_id(programme_id: UUID) -> str:
 class Programme:
     id: UUID
     form: MentoringForm
+    starts_on: date
+    ends_on: date
     stage: ProgrammeStage = ProgrammeStage.PREPARATION
     completed: bool = False
     documents: list[tuple[DocumentKind, str]] = field(default_factory=list)
@@ -67,7 +69,9 @@ class Programme:
         programme: Programme | None = None
         for event in events:
             if isinstance(event, ProgrammeLaunched):
-                programme = cls(id=event.programme_id, form=event.form)
+                programme = cls(
+                    id=event.programme_id, form=event.form, starts_on=event.starts_on, ends_on=event.ends_on
+                )
             elif programme is None:
                 continue
             elif isinstance(event, ProgrammeStageChanged):
@@ -86,8 +90,15 @@ class Programme:
             raise DomainError("Программа уже завершена: изменения не принимаются")
 
     def change_stage(self, stage: ProgrammeStage, on: date) -> list[DomainEvent]:
-        """Stages go forward (a stage may be skipped when the school already has what it builds)."""
+        """Stages go forward (a stage may be skipped when the school already has what it builds),
+        each on a day of the programme."""
         self._require_running()
+        if not self.starts_on <= on <= self.ends_on:
+            raise InvalidCommand(
+                f"Дата этапа {on:%d.%m.%Y} вне сроков программы "
+                f"({self.starts_on:%d.%m.%Y} — {self.ends_on:%d.%m.%Y})",
+                "on",
+            )
         if STAGES.index(stage) <= STAGES.index(self.stage):
             raise DomainError(
                 f"Этап «{label(stage)}» не следует за текущим этапом «{label(self.stage)}»: "
