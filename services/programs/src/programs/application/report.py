@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -29,6 +30,11 @@ STATUS_RU = {"active": "работает", "dissolved": "расформиров�
 BOLD = Font(bold=True)
 
 
+def _printable(value: Any) -> Any:
+    """Drop control characters XLSX cannot hold: a stored text must never break the report."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _sheet(
     book: Workbook, title: str, header: list[str], rows: list[list[Any]], first: bool = False
 ) -> Worksheet:
@@ -40,7 +46,7 @@ def _sheet(
         cell.font = BOLD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        sheet.append(row)
+        sheet.append([_printable(v) for v in row])
     for column in sheet.columns:
         width = max(len(str(c.value or "")) for c in column)
         sheet.column_dimensions[column[0].column_letter].width = min(max(12, width + 2), 60)
