@@ -209,3 +209,22 @@ async def test_the_dashboard_follows_the_events_without_asking_for_fresh_figures
         return True
 
     await eventually(caught_up)
+
+
+@pytest.mark.parametrize("observatory", ["postgresql"], indirect=True)
+async def test_periods_outside_the_academic_range_are_refused_and_the_rest_goes_on(
+    observatory: Observatory,
+) -> None:
+    """9999-Q4 once overflowed a date: a 500, then a background refresh raising every two seconds."""
+    operator = observatory.region_operator
+    for period in ("9999-Q4", "9999-12", "0001-01", "1999/2000"):
+        for url in (
+            f"/indicators/region?period={period}",
+            f"/reports/yearly.pdf?level=region&period={period}",
+        ):
+            answer = await observatory.client.get(url, headers=operator)
+            assert answer.status_code == 422, f"{url}: {answer.status_code} {answer.text}"
+            assert "2000" in answer.text and "2099" in answer.text, answer.text
+    await observatory.publish(academic_year().envelopes)
+    await observatory.settled()
+    check_year((await observatory.get(YEAR))["figures"])

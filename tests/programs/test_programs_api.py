@@ -263,3 +263,35 @@ async def test_meetings_need_feedback_and_the_programme_completes_with_a_report(
     assert pair_rows[1][pair_rows[0].index("Рефлексия наставляемого")] == "Научилась планировать уроки"
     feedback = {row[0]: row[1] for row in book["Обратная связь"].iter_rows(values_only=True)}
     assert feedback["реакция"] == 5
+
+
+async def test_dates_outside_the_academic_range_or_the_programme_are_refused(world: World) -> None:
+    curator = world.network.curator["A"]
+    far = await world.programs.client.post(
+        "/programmes",
+        headers=curator,
+        json={"title": "Далёкое будущее", "form": "teacher_teacher", "starts_on": "9999-12-31"},
+    )
+    assert far.status_code == 422, far.text  # once a 500: the default end overflowed
+    assert far.json()["errors"][0]["message"] == "дата должна быть не позже 31.12.2099"
+    programme = await launch(world, stage=None)
+    late = await world.programs.client.post(
+        f"/programmes/{programme}/stage", headers=curator, json={"stage": "mentee_base", "on": "2099-12-31"}
+    )
+    assert late.status_code == 422, late.text
+    stages = await world.programs.ok("GET", f"/programmes/{programme}", curator)
+    assert stages["stage"] == "preparation"
+
+
+async def test_the_same_pair_confirmed_twice_is_one_pair(world: World) -> None:
+    pair_id, mentor, mentee = await pair_in(world)
+    curator = world.network.curator["A"]
+    pairs = await world.programs.ok("GET", f"/pairs/{pair_id}", curator)
+    again = await world.programs.client.post(
+        f"/programmes/{pairs['programme_id']}/pairs",
+        headers=curator,
+        json={"mentor_ids": [str(mentor)], "mentee_ids": [str(mentee)]},
+    )
+    assert again.status_code == 409 and "Пара уже работает" in again.json()["detail"], again.text
+    listed = await world.programs.ok("GET", f"/programmes/{pairs['programme_id']}/pairs", curator)
+    assert [p["id"] for p in listed] == [pair_id]

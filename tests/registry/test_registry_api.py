@@ -325,3 +325,37 @@ async def test_personal_data_in_the_list_only_for_the_schools_own_staff(network:
     refused = await api.client.get(f"/schools/{code}/participants?person=true", headers=network.operator)
     assert refused.status_code == 403
     assert "person" not in (await api.ok("GET", f"/schools/{code}/participants", network.operator))[0]
+
+
+async def test_one_huge_subject_is_refused_and_the_school_goes_on(network: Network) -> None:
+    """The 1.1 MB subject that once froze the region's registry stream: 413 before parsing, nothing kept."""
+    api, code = network.api, SCHOOLS["A"][0]
+    huge = mentor_body()
+    huge["entry"]["subjects"] = ["м" * 1_100_000]
+    answer = await api.client.post(f"/schools/{code}/mentors", headers=network.curator["A"], json=huge)
+    assert answer.status_code == 413
+    assert answer.json()["detail"].startswith("Запрос слишком велик: не больше 1")
+    long = mentor_body()
+    long["entry"]["subjects"] = ["м" * 101]
+    answer = await api.client.post(f"/schools/{code}/mentors", headers=network.curator["A"], json=long)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "entry.subjects.0"
+    assert await api.ok("GET", f"/schools/{code}/participants", network.curator["A"]) == []
+    await api.ok("POST", f"/schools/{code}/mentors", network.curator["A"], json=mentor_body())
+    assert len(await api.ok("GET", f"/schools/{code}/participants", network.curator["A"])) == 1
+
+
+async def test_an_unknown_role_is_refused_naming_the_valid_ones(network: Network) -> None:
+    answer = await network.api.client.post(
+        "/accounts",
+        headers=network.operator,
+        json={
+            "username": "new.curator",
+            "password": "curator-password",
+            "role": "curator",
+            "school": "sch-a",
+        },
+    )
+    assert answer.status_code == 422
+    message = answer.json()["errors"][0]["message"]
+    assert "school_curator" in message and "municipal_operator" in message, message

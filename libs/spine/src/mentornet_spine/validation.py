@@ -150,14 +150,24 @@ DATE_BOUNDS = {
 }
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 QUOTED = re.compile(r"'([^']*)'")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _as_date(value: Any) -> date | None:
+    """A bound pydantic reports as a date or (in ``errors()``) as its ISO text."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    return None
 
 
 def _context(error: dict[str, Any]) -> dict[str, Any]:
     """The message's placeholders, in Russian forms: dates as ДД.ММ.ГГГГ, choices as a list."""
     ctx = dict(error.get("ctx") or {})
     for key, value in ctx.items():
-        if isinstance(value, date):
-            ctx[key] = value.strftime("%d.%m.%Y")
+        if (day := _as_date(value)) is not None:
+            ctx[key] = day.strftime("%d.%m.%Y")
     if isinstance(ctx.get("expected"), str):  # pydantic's "'a', 'b' or 'c'"
         choices = QUOTED.findall(ctx["expected"])
         if choices:
@@ -181,7 +191,7 @@ def ru_message(error: dict[str, Any]) -> str:
         return _value_error(error)
     ctx = _context(error)
     raw = error.get("ctx") or {}
-    template = DATE_BOUNDS.get(kind) if any(isinstance(v, date) for v in raw.values()) else None
+    template = DATE_BOUNDS.get(kind) if any(_as_date(v) for v in raw.values()) else None
     template = template or MESSAGES.get(kind)
     if template is None:
         return "недопустимое значение"
