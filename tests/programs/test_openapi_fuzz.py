@@ -22,7 +22,7 @@ async def test_no_operation_answers_with_a_server_error(world: World) -> None:
     )
     roadmap = await world.programs.ok("GET", f"/pairs/{pair}/roadmap", curator)
     meeting = await world.programs.ok(
-        "POST", f"/pairs/{pair}/meetings", curator, json={"kind": "acquaintance", "held_on": "2026-09-05"}
+        "POST", f"/pairs/{pair}/meetings", curator, json={"kind": "acquaintance", "held_on": "2026-09-02"}
     )
     programme = (await world.programs.ok("GET", f"/pairs/{pair}", curator))["programme_id"]
     known = {

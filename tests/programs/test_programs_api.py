@@ -213,7 +213,7 @@ async def test_meetings_need_feedback_and_the_programme_completes_with_a_report(
     pair_view = await world.programs.ok("GET", f"/pairs/{pair}", curator)
     programme = str(pair_view["programme_id"])
     meeting = await world.programs.ok(
-        "POST", f"/pairs/{pair}/meetings", curator, json={"kind": "acquaintance", "held_on": "2026-09-05"}
+        "POST", f"/pairs/{pair}/meetings", curator, json={"kind": "acquaintance", "held_on": "2026-09-02"}
     )
     scores = {"reaction": 5, "knowledge": 4, "behaviour": 4, "results": 3}
     as_mentee = await world.account("A", "mentee", mentee)
@@ -295,3 +295,31 @@ async def test_the_same_pair_confirmed_twice_is_one_pair(world: World) -> None:
     assert again.status_code == 409 and "Пара уже работает" in again.json()["detail"], again.text
     listed = await world.programs.ok("GET", f"/programmes/{pairs['programme_id']}/pairs", curator)
     assert [p["id"] for p in listed] == [pair_id]
+
+
+async def test_what_happened_is_never_dated_in_the_future(world: World) -> None:
+    """A meeting 200 days ahead and an item done tomorrow-but-one are refused; today (and skew) pass."""
+    pair, _, _ = await pair_in(world)  # the service's clock: 01.09.2026
+    curator = world.network.curator["A"]
+    ahead = await world.programs.client.post(
+        f"/pairs/{pair}/meetings", headers=curator, json={"kind": "acquaintance", "held_on": "2027-03-20"}
+    )
+    assert ahead.status_code == 422, ahead.text
+    assert ahead.json()["errors"][0]["field"] == "held_on"
+    assert "не может быть датой в будущем (20.03.2027)" in ahead.json()["detail"]
+    await world.programs.ok(
+        "POST", f"/pairs/{pair}/meetings", curator, json={"kind": "acquaintance", "held_on": "2026-09-02"}
+    )
+    await world.programs.ok("PUT", f"/pairs/{pair}/roadmap", curator, json={"items": [item("Открытый урок")]})
+    item_id = (await world.programs.ok("GET", f"/pairs/{pair}/roadmap", curator))["items"][0]["item_id"]
+    url = f"/pairs/{pair}/roadmap/items/{item_id}/complete"
+    early = await world.programs.client.post(
+        url, headers=curator, json={"product_kind": "конспект урока", "completed_on": "2026-09-03"}
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "completed_on", early.text
+    view = await world.programs.ok("GET", f"/pairs/{pair}/roadmap", curator)
+    assert view["items"][0]["completed_on"] is None
+    world.clock.today = date(2026, 9, 3)
+    await world.programs.ok(
+        "POST", url, curator, json={"product_kind": "конспект урока", "completed_on": "2026-09-03"}
+    )

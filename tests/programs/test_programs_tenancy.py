@@ -27,7 +27,7 @@ CROSS_TENANT: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PUT", "/pairs/{pair}/roadmap", {"items": [item("Чужой пункт")], "reason": "проверка"}),
     ("POST", "/pairs/{pair}/roadmap/from-template", {"template": "teacher_teacher_young_specialist"}),
     ("POST", "/pairs/{pair}/roadmap/items/{item}/complete", {"product_kind": "конспект"}),
-    ("POST", "/pairs/{pair}/meetings", {"kind": "regular", "held_on": "2026-09-10"}),
+    ("POST", "/pairs/{pair}/meetings", {"kind": "regular", "held_on": "2026-09-02"}),
     ("POST", "/pairs/{pair}/meetings/{meeting}/feedback", {"respondent_role": "mentor", "scores": SCORES}),
 ]
 
@@ -49,7 +49,7 @@ async def test_school_a_cannot_read_or_write_school_b(world: World, actor: str) 
     await world.programs.ok("PUT", f"/pairs/{pair}/roadmap", curator_b, json={"items": [item("Пункт")]})
     roadmap = await world.programs.ok("GET", f"/pairs/{pair}/roadmap", curator_b)
     meeting = await world.programs.ok(
-        "POST", f"/pairs/{pair}/meetings", curator_b, json={"kind": "acquaintance", "held_on": "2026-09-05"}
+        "POST", f"/pairs/{pair}/meetings", curator_b, json={"kind": "acquaintance", "held_on": "2026-09-02"}
     )
     pair_view = await world.programs.ok("GET", f"/pairs/{pair}", curator_b)
     ids = {

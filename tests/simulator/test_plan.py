@@ -86,3 +86,40 @@ def test_the_academic_year_starts_in_september() -> None:
     from datetime import date
 
     assert academic_year(date(2026, 11, 26)) == 2026 and academic_year(date(2027, 3, 1)) == 2026
+
+
+def test_a_plan_cut_at_today_acts_only_on_the_past_and_counts_what_it_does() -> None:
+    from datetime import date
+
+    today = date(2025, 12, 7)
+    whole = make_plan(CONFIG, 3)
+    cut = make_plan(replace(CONFIG, until=today), 3)
+    assert [s.code for s in cut.schools] == [s.code for s in whole.schools]
+    steps = [step for school in cut.schools for step in school.steps]
+    assert steps and max(s.on for s in steps) <= today
+    assert {s.act for s in steps} >= {Act.FORM_PAIR, Act.MEETING, Act.COMPLETE_ITEM, Act.FEEDBACK}
+    assert Act.COMPLETE_PROGRAMME not in {s.act for s in steps}  # the year is still running
+    figures, full = cut.figures(), whole.figures()
+    assert figures.pairs_formed == full.pairs_formed  # pairs form in September
+    assert figures.pairs_completed == 0 and full.pairs_completed > 0
+    assert 0 < figures.items_completed < full.items_completed
+    assert 0 < figures.meetings < full.meetings
+    assert figures.pairs_dissolved == sum(1 for s in steps if s.act is Act.DISSOLVE)
+    for school in cut.schools:  # a form only for a meeting held, an item only of a pair formed
+        held = {(s.args[0], s.args[1]) for s in school.steps if s.act is Act.MEETING}
+        formed = {s.args[0] for s in school.steps if s.act is Act.FORM_PAIR}
+        for step in school.steps:
+            if step.act is Act.FEEDBACK:
+                assert (step.args[0], step.args[1]) in held
+            if step.act in (Act.COMPLETE_ITEM, Act.MEETING, Act.DISSOLVE):
+                assert step.args[0] in formed
+
+
+def test_a_school_lies_in_its_municipality_s_town() -> None:
+    plan = make_plan(CONFIG, 2)
+    towns = {code: name.removeprefix("Городской округ ") for code, name in plan.municipalities}
+    assert len(set(towns.values())) == len(towns)
+    for school in plan.schools:
+        assert school.name.endswith(f"({towns[school.municipality]})"), (school.name, school.municipality)
+    names = [s.name for s in plan.schools]
+    assert len(set(names)) == len(names)

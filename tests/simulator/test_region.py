@@ -60,7 +60,7 @@ async def _figures(system: System, period: str) -> dict[str, Any]:
 async def test_a_tiny_year_through_the_cli_ends_in_exactly_the_plan_s_figures(system: System) -> None:
     # the current academic year: bases and forms count from when they were recorded, which is now
     year = academic_year(date.today())
-    plan = make_plan(replace(PRESETS[Preset.TINY], year=year), 7)
+    plan = make_plan(replace(PRESETS[Preset.TINY], year=year, until=date.today()), 7)
     endpoints = system.endpoints
     refused = await _cli("--registry-url", endpoints.registry, "--password", "not-the-password")
     assert refused[0] == 1 and "/auth/token" in refused[1] and "401" in refused[1], refused  # no traceback

@@ -28,8 +28,10 @@ from mentornet_simulator.plan import PRESETS, Preset, RegionPlan, academic_year,
 console = Console()
 
 
-def plan_for(preset: Preset, seed: int, year: int | None = None) -> RegionPlan:
-    return make_plan(replace(PRESETS[preset], year=year or academic_year(date.today())), seed)
+def plan_for(preset: Preset, seed: int, year: int | None = None, until: date | None = None) -> RegionPlan:
+    """The year's plan up to today: a region's records are never dated in its future."""
+    today = date.today()
+    return make_plan(replace(PRESETS[preset], year=year or academic_year(today), until=until or today), seed)
 
 
 async def run_with_progress(
@@ -78,7 +80,8 @@ def simulate_command(
     ),
     seed: Annotated[int, typer.Option(help="The same seed gives the same region and year")] = 1,
     year: Annotated[
-        int | None, typer.Option(help="Academic year to simulate (its September); default: the current one")
+        int | None,
+        typer.Option(help="Academic year to simulate (its September; up to today); default: the current one"),
     ] = None,
     registry_url: Annotated[str, typer.Option(envvar="MENTORNET_REGISTRY_URL")] = Endpoints.registry,
     programs_url: Annotated[str, typer.Option(envvar="MENTORNET_PROGRAMS_URL")] = Endpoints.programs,

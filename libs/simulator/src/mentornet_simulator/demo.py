@@ -4,6 +4,9 @@ A newcomer's first five minutes: the region is filled through the public APIs as
 any region, then a login is made for each kind of person the pages serve — the regional institute, a
 municipality, one school's curator, and a mentor and a mentee of one of its pairs — so every role's
 pages can be seen at once. Each login has its own fresh password; none is stored.
+
+The year ends today: what is done is in the past, the rest of the year (open pairs, items due,
+meetings to hold) is ahead, so a mentor and a mentee who sign in have something to do.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from rich.console import Console
 
 from mentornet_simulator.cli import _password, plan_for, run_with_progress
 from mentornet_simulator.executor import Endpoints, SimulationError
-from mentornet_simulator.plan import Preset
+from mentornet_simulator.plan import Preset, academic_year
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ async def _demo(endpoints: Endpoints, operator: tuple[str, str], out: Console, s
         if schools:
             out.print(f"в системе уже {len(schools)} организаций — демо-регион не добавляется")
         else:
-            plan = plan_for(Preset.DEMO, seed)
+            # the year so far; in September, when no pair has formed yet, the year before
+            plan = plan_for(Preset.DEMO, seed, academic_year(date.today() - timedelta(days=30)))
             out.print(
                 f"демо-регион: {len(plan.schools)} организаций, {plan.total_steps} шагов, {plan.period}"
             )

@@ -60,6 +60,7 @@ class RegionConfig:
     items_per_roadmap: int = 5
     year: int = 2026  # the academic year that starts on 1 September of it
     region: str = "38"
+    until: date | None = None  # the last day acted on: the services refuse what is dated after today
 
 
 class Preset(StrEnum):
@@ -222,19 +223,32 @@ class RegionPlan:
         return self.regional_steps + sum(len(s.steps) for s in self.schools)
 
     def figures(self) -> Figures:
+        """Counted off the steps the plan does (a plan cut at today forms, ends and completes less)."""
         steps = [step for school in self.schools for step in school.steps]
-        pairs = [p for s in self.schools for p in s.pairs]
-        dissolved = sum(1 for p in pairs if p.dissolved)
+        acts = [s.act for s in steps]
+        formed = [s.args[0] for s in steps if s.act is Act.FORM_PAIR]
+        items = sum(
+            len(school.pairs[int(str(step.args[0]))].items)
+            for school in self.schools
+            for step in school.steps
+            if step.act is Act.ROADMAP
+        )
+        completed = sum(
+            sum(1 for s in school.steps if s.act is Act.FORM_PAIR)
+            - sum(1 for s in school.steps if s.act is Act.DISSOLVE)
+            for school in self.schools
+            if any(s.act is Act.COMPLETE_PROGRAMME for s in school.steps)
+        )
         return Figures(
             schools=len(self.schools),
             teachers=sum(s.teachers for s in self.schools),
             students=sum(s.students for s in self.schools),
             mentors=sum(len(s.mentors) for s in self.schools),
             mentees=sum(len(s.mentees) for s in self.schools),
-            pairs_formed=len(pairs),
-            pairs_dissolved=dissolved,
-            pairs_completed=len(pairs) - dissolved,
-            items_planned=sum(len(p.items) for p in pairs),
+            pairs_formed=len(formed),
+            pairs_dissolved=acts.count(Act.DISSOLVE),
+            pairs_completed=completed,
+            items_planned=items,
             items_completed=sum(1 for s in steps if s.act is Act.COMPLETE_ITEM),
             meetings=sum(1 for s in steps if s.act is Act.MEETING),
             feedback_forms=sum(1 for s in steps if s.act is Act.FEEDBACK),
@@ -260,6 +274,15 @@ class _Names:
         self.fake = Faker("ru_RU")
         self.fake.seed_instance(seed)
 
+    def towns(self, count: int) -> list[str]:
+        """``count`` different towns: each municipality is one town and its schools."""
+        towns: list[str] = []
+        while len(towns) < count:
+            town = self.fake.city_name()
+            if town not in towns:
+                towns.append(town)
+        return towns
+
     def person(self, rng: random.Random, female_share: float = 0.8) -> Person:
         f = self.fake
         if rng.random() < female_share:  # most Russian teachers are women
@@ -271,18 +294,17 @@ def make_plan(config: RegionConfig, seed: int = 1) -> RegionPlan:
     """The whole year of the region; the same config and seed give the same plan."""
     rng = random.Random(seed)
     names = _Names(seed)
-    municipalities = tuple(
-        (f"m{n + 1:02d}", f"{names.fake.city_name()} — муниципальный округ {n + 1}")
-        for n in range(config.municipalities)
-    )
+    towns = names.towns(config.municipalities)
+    municipalities = tuple((f"m{n + 1:02d}", f"Городской округ {town}") for n, town in enumerate(towns))
     teachers = _split(config.teachers, config.schools, rng, 0.6)
     students = [max(0, t * config.students // max(1, config.teachers)) for t in teachers]
     students[0] += config.students - sum(students)
-    schools = tuple(
-        _school(config, rng, names, n, municipalities[n % len(municipalities)][0], teachers[n], students[n])
-        for n in range(config.schools)
-    )
-    return RegionPlan(config, seed, municipalities, schools, f"{config.year}/{config.year + 1}")
+    schools = []
+    for n in range(config.schools):  # a municipality's schools are in its town, numbered from 1
+        m = n % len(municipalities)
+        name = f"МБОУ «СОШ № {n // len(municipalities) + 1}» ({towns[m]})"
+        schools.append(_school(config, rng, names, n, municipalities[m][0], name, teachers[n], students[n]))
+    return RegionPlan(config, seed, municipalities, tuple(schools), f"{config.year}/{config.year + 1}")
 
 
 def _school(
@@ -291,11 +313,11 @@ def _school(
     names: _Names,
     n: int,
     municipality: str,
+    name: str,
     teachers: int,
     students: int,
 ) -> SchoolPlan:
     code = f"s{n + 1:04d}"
-    name = f"МБОУ «СОШ № {n % 60 + 1}» ({names.fake.city_name()})"
 
     def count(share: float) -> int:  # a share of a small school rounds by chance, not always down
         exact = teachers * share
@@ -327,6 +349,8 @@ def _school(
     steps.append(Step(completes_on, Act.COMPLETE_PROGRAMME, (completes_on, nominated)))
     order = {act: i for i, act in enumerate(Act)}
     steps.sort(key=lambda s: (s.on, order[s.act]))  # stable: a meeting before its forms on one day
+    if config.until is not None:  # what a step needs is dated before it: a cut keeps the plan whole
+        steps = [s for s in steps if s.on <= config.until]
     return SchoolPlan(
         code, municipality, name, teachers, students, mentors, mentees, tuple(pairs), tuple(steps)
     )

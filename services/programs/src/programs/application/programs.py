@@ -599,7 +599,7 @@ class Programs:
         version = await self._pair_command(
             principal,
             pair_id,
-            lambda p: p.hold_meeting(meeting_id, data.kind, data.mode, data.held_on),
+            lambda p: p.hold_meeting(meeting_id, data.kind, data.mode, data.held_on, self.today()),
             write_side="mentor",
             texts_for=note,
         )
@@ -713,7 +713,8 @@ class Programs:
             conn = write.conn
             row, tenant = await self._roadmap_writer(principal, pair_id, conn, sides=("mentor", "mentee"))
             roadmap = await self._replay_roadmap(conn, pair_id, row.roadmap_version)
-            events = roadmap.complete_item(item_id, data.completed_on or self.today(), data.product_kind)
+            today = self.today()
+            events = roadmap.complete_item(item_id, data.completed_on or today, data.product_kind, today)
             version = await self._commit(
                 write, roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant
             )

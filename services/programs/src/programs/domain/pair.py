@@ -25,6 +25,7 @@ from mentornet_events.vocabulary import (
     MentoringForm,
 )
 from mentornet_spine.errors import DomainError, InvalidCommand
+from programs.domain.dates import not_after_today
 
 
 def stream_id(pair_id: UUID) -> str:
@@ -156,9 +157,11 @@ class Pair:
         return [PairCompleted(pair_id=self.id, programme_id=self.programme_id, completed_on=on)]
 
     def hold_meeting(
-        self, meeting_id: UUID, kind: MeetingKind, mode: MeetingMode, held_on: date
+        self, meeting_id: UUID, kind: MeetingKind, mode: MeetingMode, held_on: date, today: date
     ) -> list[DomainEvent]:
+        """A meeting is recorded once held: never dated after today."""
         self._require_active()
+        not_after_today(held_on, today, "Дата проведённой встречи", "held_on")
         if kind is MeetingKind.ACQUAINTANCE and MeetingKind.ACQUAINTANCE in self.meetings.values():
             raise DomainError("Встреча-знакомство у пары уже была")
         if kind is not MeetingKind.ACQUAINTANCE and not self.meetings:

@@ -19,6 +19,7 @@ from mentornet_events.catalogue.programs import (
     RoadmapSet,
 )
 from mentornet_spine.errors import DomainError, InvalidCommand
+from programs.domain.dates import not_after_today
 
 
 def stream_id(pair_id: UUID) -> str:
@@ -61,8 +62,10 @@ class Roadmap:
             raise DomainError("Выполненные пункты нельзя убрать из дорожной карты")
         return [RoadmapSet(pair_id=self.pair_id, revision=self.revision + 1, items=list(items))]
 
-    def complete_item(self, item_id: UUID, on: date, product_kind: str) -> list[DomainEvent]:
-        """Completing a completed item changes nothing (a retried request must not count twice)."""
+    def complete_item(self, item_id: UUID, on: date, product_kind: str, today: date) -> list[DomainEvent]:
+        """Completing a completed item changes nothing (a retried request must not count twice);
+        an item is completed on a day already come."""
+        not_after_today(on, today, "Дата выполнения пункта", "completed_on")
         item = self.items.get(item_id)
         if item is None:
             raise DomainError(f"В дорожной карте нет пункта {item_id}")
