@@ -27,14 +27,16 @@ def check_year(f: dict[str, Any]) -> None:
         "teacher_teacher": 6,
         "teacher_student": 2,
     }
-    bases = f["bases"]  # at 31 August 2027: P1, P2, P5 active
+    # in a pair: P1, P2, P5 active and P3 completed in the year (T2, T3, T8, S1 with T1, T5, T4);
+    # T6 of the dissolved P4 and T7 wait
+    bases = f["bases"]
     assert (bases["mentors"], bases["mentees"], bases["mentors_in_pair"], bases["mentees_in_pair"]) == (
         3,
         6,
-        2,
         3,
+        4,
     )
-    assert bases["mentees_waiting"] == 3
+    assert bases["mentees_waiting"] == 2
     assert bases["deficits"]["ict"] == {"mentees": 3, "covered": 1}  # T3 with T1; T8's mentor lacks ICT
     assert bases["deficits"]["methodological"] == {"mentees": 1, "covered": 1}
     assert bases["deficits"]["legal_normative"] == {"mentees": 1, "covered": 0}

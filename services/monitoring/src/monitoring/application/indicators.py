@@ -63,7 +63,7 @@ async def indicators(
     """
     S, P, R, M, E = t["schools"], t["participants"], t["pairs"], t["members"], t["ends"]
     RM, IT, D, OV, MT, F = t["roadmaps"], t["items"], t["done"], t["overdue"], t["meetings"], t["feedback"]
-    start, end = period.start, period.end
+    start, end, day = period.start, period.end, period.day  # flows in start–end; stocks on day
     out: dict[str, dict[str, Any]] = defaultdict(_empty)
     if conn.dialect.name == "postgresql":
         # statements over the whole region's facts: compiling them (JIT) costs more than it saves
@@ -83,12 +83,20 @@ async def indicators(
         out[r.g]["headcounts"] = {"teachers": int(r[2] or 0), "students": int(r[3] or 0)}
 
     # (as ``NOT EXISTS`` in a ``WHERE``, an anti-join: the planner estimates it well)
-    ended = exists().where(E.c.pair_id == R.c.id, E.c.ended_on <= end)
-    active_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= end, ~ended).subquery("active_pairs")
+    ended = exists().where(E.c.pair_id == R.c.id, E.c.ended_on <= day)
+    active_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= day, ~ended).subquery("active_pairs")
+    # a person is "in a pair" while the pair works and once it has completed its work in the
+    # period (a completed pair's mentee is served, not waiting); a dissolved pair's is waiting again
+    ended_unserved = exists().where(
+        E.c.pair_id == R.c.id,
+        E.c.ended_on <= day,
+        or_(E.c.kind != "completed", E.c.ended_on < start),
+    )
+    served_pairs = select(R.c.id).where(R.c.formed_on <= day, ~ended_unserved).subquery("served_pairs")
 
     # coverage: people (by their own school) in a pair that worked at some time in the period
     ended_before = exists().where(E.c.pair_id == R.c.id, E.c.ended_on < start)
-    working_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= end, ~ended_before).subquery("working")
+    working_pairs = select(R.c.id, R.c.form).where(R.c.formed_on <= day, ~ended_before).subquery("working")
     in_pair = (
         select(M.c.participant_id, M.c.side, working_pairs.c.form)
         .join(working_pairs, working_pairs.c.id == M.c.pair_id)
@@ -112,19 +120,19 @@ async def indicators(
         out[r.g]["coverage"][f"{r.role}s"] = r[2]  # distinct over forms
 
     # bases, and outcomes (young specialists a year after entering the base, still in it), from
-    # one pass over the participants; whether each is in an active pair, from one over the members
+    # one pass over the participants; whether each is in a pair, from one over the members
     members = select(
         M.c.participant_id.label("id"),
         func.max(case((M.c.side == "mentee", 1), else_=0)).label("as_mentee"),
         func.max(case((M.c.side == "mentor", 1), else_=0)).label("as_mentor"),
-    ).join(active_pairs, active_pairs.c.id == M.c.pair_id)
+    ).join(served_pairs, served_pairs.c.id == M.c.pair_id)
     if area.municipality or area.school:  # a small area: only its people's pairs
         members = members.where(M.c.participant_id.in_(select(P.c.id).where(*area.where(P))))
     in_active = members.group_by(M.c.participant_id).subquery("in_active")
     kept = ~P.c.erased
-    is_mentor = and_(P.c.mentor, P.c.mentor_on <= end, kept)
-    is_mentee = and_(P.c.mentee, P.c.mentee_on <= end, kept)
-    cohort = and_(P.c.young_specialist, P.c.mentee_on <= end - timedelta(days=365))
+    is_mentor = and_(P.c.mentor, P.c.mentor_on <= day, kept)
+    is_mentee = and_(P.c.mentee, P.c.mentee_on <= day, kept)
+    cohort = and_(P.c.young_specialist, P.c.mentee_on <= day - timedelta(days=365))
     for r in await _rows(
         conn,
         select(
@@ -157,7 +165,7 @@ async def indicators(
         for i, area_ in enumerate(AREAS):
             bases["deficits"][area_.value]["mentees"] = r[8 + i]
 
-    # deficits covered: the mentee's pair has a mentor with that competency
+    # deficits covered: the mentee's pair (working or completed) has a mentor with that competency
     mentee_m, mentor_m, mentor_p = M.alias("mentee_m"), M.alias("mentor_m"), P.alias("mentor_p")
     covered = P.c.deficits.op("&")(mentor_p.c.competencies)
     for r in await _rows(
@@ -167,7 +175,7 @@ async def indicators(
             *(func.count(distinct(P.c.id)).filter(covered.op("&")(1 << i) != 0) for i in range(len(AREAS))),
         )
         .join(mentee_m, and_(mentee_m.c.participant_id == P.c.id, mentee_m.c.side == "mentee"))
-        .join(active_pairs, active_pairs.c.id == mentee_m.c.pair_id)
+        .join(served_pairs, served_pairs.c.id == mentee_m.c.pair_id)
         .join(mentor_m, and_(mentor_m.c.pair_id == mentee_m.c.pair_id, mentor_m.c.side == "mentor"))
         .join(mentor_p, mentor_p.c.id == mentor_m.c.participant_id)
         .where(*area.where(P), ~P.c.erased, P.c.mentee)
@@ -178,7 +186,7 @@ async def indicators(
 
     # pairs (by the pair's school); in a FILTER a pair's end comes from an outer join (a pair
     # ends at most once: the ends' key is the pair), not from a subquery per pair
-    active = and_(R.c.formed_on <= end, or_(E.c.pair_id.is_(None), E.c.ended_on > end))
+    active = and_(R.c.formed_on <= day, or_(E.c.pair_id.is_(None), E.c.ended_on > day))
     for r in await _rows(
         conn,
         select(
@@ -238,7 +246,7 @@ async def indicators(
         .select_from(IT)
         .join(RM, and_(RM.c.pair_id == IT.c.pair_id, RM.c.revision == IT.c.revision))
         .join(R, R.c.id == IT.c.pair_id)
-        .where(*area.where(R), R.c.formed_on <= end)
+        .where(*area.where(R), R.c.formed_on <= day)
         .group_by("g"),
     ):
         out[r.g]["roadmaps"]["planned"] = r[1]
@@ -247,7 +255,7 @@ async def indicators(
         select(
             _group(R, level),
             func.count().filter(in_period(D.c.completed_on)),
-            func.count().filter(D.c.completed_on <= end),
+            func.count().filter(D.c.completed_on <= day),
         )
         .select_from(D)
         .join(R, R.c.id == D.c.pair_id)
@@ -255,7 +263,7 @@ async def indicators(
         .group_by("g"),
     ):
         out[r.g]["roadmaps"].update(completed=r[1], completed_to_date=r[2])
-    done_by_end = exists().where(D.c.item_id == OV.c.item_id, D.c.completed_on <= end)
+    done_by_end = exists().where(D.c.item_id == OV.c.item_id, D.c.completed_on <= day)
     for r in await _rows(
         conn,
         select(_group(R, level), func.count())

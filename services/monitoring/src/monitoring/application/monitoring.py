@@ -98,7 +98,7 @@ class Monitoring:
             positions = {r.stream: r.sequence for r in await conn.execute(select(scope.state["positions"]))}
             groups = await indicators(conn, scope.state, area, period, level)
         answer = {
-            "period": {"key": period.key, "start": period.start, "end": period.end},
+            "period": {"key": period.key, "start": period.start, "end": period.end, "day": period.day},
             "as_of": positions,
             "computed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "figures": groups if level else groups.get(ALL) or blank(),

@@ -18,7 +18,7 @@ from mentornet_spine.db import reader
 from mentornet_spine.store import ConcurrencyConflict, EventStore
 from monitoring.application.indicators import Area, indicators
 from monitoring.consumers.facts import MonitoringFacts
-from monitoring.domain.periods import academic_year
+from monitoring.domain.periods import parse_period
 
 
 class RiskWatch:
@@ -37,7 +37,7 @@ class RiskWatch:
         self.today = today
 
     async def run_once(self) -> int:
-        period = academic_year(self.today())
+        period = parse_period(None, self.today())
         async with reader(self.engine).connect() as conn:
             scope = await self.facts.scope(conn)
             figures = await indicators(conn, scope.state, Area(self.region), period, "school")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from mentornet_spine.errors import InvalidCommand
@@ -17,9 +17,18 @@ _FORMS = "Период: месяц (2026-09), квартал (2026-Q4) или у
 
 @dataclass(frozen=True, slots=True)
 class Period:
+    """``start``–``end`` bound what happened in the period (pairs formed, items done, forms);
+    what stands (active pairs, the bases, who is in a pair) is taken on ``day``: the period's last
+    day, or today while the period runs — so the year's figures and this month's agree."""
+
     key: str
     start: date
     end: date  # inclusive
+    today: date | None = None
+
+    @property
+    def day(self) -> date:
+        return min(self.end, self.today) if self.today else self.end
 
 
 def _month_end(year: int, month: int) -> date:
@@ -38,6 +47,10 @@ def parse_period(text: str | None, today: date) -> Period:
     Years lie in the range every date of the system does (2000–2099), so no period's arithmetic
     leaves the calendar (9999-Q4 once overflowed into a 500).
     """
+    return replace(_parse(text, today), today=today)
+
+
+def _parse(text: str | None, today: date) -> Period:
     if not text:
         return academic_year(today)
     if m := _MONTH.match(text):

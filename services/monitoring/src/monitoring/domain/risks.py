@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mentornet_events.format_ru import percent
+
 COVERAGE_TARGET = 0.70  # the national target: 70 % of students and teachers covered
 FORMALISM_SHARE = 0.20  # meetings without the mandatory feedback form
 OVERDUE_SHARE = 0.20  # roadmap items past due among those planned
@@ -22,7 +24,8 @@ def risk_flags(ind: dict[str, Any]) -> list[RiskFlag]:
     if coverage is not None and coverage < COVERAGE_TARGET:
         flags.append(
             RiskFlag(
-                "low_coverage", f"Охват наставничеством {coverage:.0%} ниже целевых {COVERAGE_TARGET:.0%}"
+                "low_coverage",
+                f"Охват наставничеством {percent(coverage)} — ниже цели {percent(COVERAGE_TARGET)}",
             )
         )
     overloaded = ind["pairs"]["mentors_overloaded"]
@@ -33,7 +36,8 @@ def risk_flags(ind: dict[str, Any]) -> list[RiskFlag]:
         flags.append(
             RiskFlag(
                 "formalism",
-                f"Встреч без обязательной формы обратной связи {without:.0%} (порог {FORMALISM_SHARE:.0%})",
+                f"Встреч без обязательной формы обратной связи {percent(without)} "
+                f"(порог {percent(FORMALISM_SHARE)})",
             )
         )
     planned, overdue = ind["roadmaps"]["planned"], ind["roadmaps"]["overdue"]
@@ -41,10 +45,11 @@ def risk_flags(ind: dict[str, Any]) -> list[RiskFlag]:
         flags.append(
             RiskFlag(
                 "overdue",
-                f"Просрочено {overdue} из {planned} пунктов дорожных карт (порог {OVERDUE_SHARE:.0%})",
+                f"Просрочено {overdue} из {planned} пунктов дорожных карт (порог {percent(OVERDUE_SHARE)})",
             )
         )
     bases = ind["bases"]
-    if bases["mentees_waiting"] and not bases["mentees_in_pair"]:
-        flags.append(RiskFlag("no_pairs", f"{bases['mentees_waiting']} наставляемых ждут пару, пар нет"))
+    if bases["mentees_waiting"] and not bases["mentees_in_pair"]:  # in a pair: working or completed
+        waiting = bases["mentees_waiting"]
+        flags.append(RiskFlag("no_pairs", f"Наставляемых ждут пару: {waiting}, и ни один не в паре"))
     return flags
