@@ -54,7 +54,7 @@ async def test_the_regions_yearly_report_as_xlsx(observatory: Observatory) -> No
     assert summary["Завершили работу за период"] == 1 and summary["Расформированы за период"] == 1
     assert summary["Расформированы: психологическая несовместимость"] == 1
     assert summary["Наставляемых ожидают пару"] == 2 and summary["Средний балл: реакция"] == 4.67
-    assert summary["Низкий охват"].startswith("Охват наставничеством 4,6\u00a0% — ниже цели 70\u00a0%")
+    assert summary["Низкий охват"].startswith("Охват наставничеством 4,6\u00a0% — ниже цели 70,0\u00a0%")
     assert summary["Формализм (нет обратной связи)"] and summary["Просрочки дорожных карт"]
     assert len(book["Сводка"]._charts) == 2
 

@@ -27,10 +27,10 @@ def number(value: float | int | None, digits: int = 2) -> str:
 
 
 def percent(share: float | None, digits: int = 1) -> str:
-    """A share (0.0193) as ``1,9 %`` (a whole number shows no decimals: ``70 %``)."""
+    """A share (0.0193) as ``1,9 %``: always ``digits`` decimals, so shares side by side align."""
     if share is None:
         return "—"
-    pattern = "#,##0" + ("." + "#" * digits if digits else "") + NBSP + "%"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + NBSP + "%"
     return format_percent(share, format=pattern, locale=LOCALE)
 
 

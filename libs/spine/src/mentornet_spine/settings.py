@@ -37,6 +37,9 @@ class SpineSettings(BaseSettings):
     database_application_name: str | None = Field(default=None, validation_alias="DATABASE_APPLICATION_NAME")
     subject_root: str = Field(default="mentornet", validation_alias="MENTORNET_SUBJECT_ROOT")
     stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias="MENTORNET_STREAM_REPLICAS")
+    #: the region people read about: its name on pages and reports, its zone for every time shown
+    region_name: str = Field(default="Иркутская область", validation_alias="MENTORNET_REGION_NAME")
+    timezone: str = Field(default="Asia/Irkutsk", validation_alias="MENTORNET_TIMEZONE")
     host: str = Field(default="127.0.0.1", validation_alias="HOST")
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "MENTORNET_PORT"))
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -78,6 +78,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.settings = own
+    app.state.region = (settings.region_name, settings.timezone)
     imports = (r"/schools/[^/]+/import/[^/]+", MAX_IMPORT_BYTES + 64 * 1024)
     app.add_middleware(LimitBody, larger=[imports], answer=_too_large_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

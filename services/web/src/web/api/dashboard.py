@@ -78,6 +78,7 @@ async def _level(
         year=year,
         figures=figures,
         as_of=own.get("computed_at"),
+        day=own.get("period", {}).get("day"),
         groups=groups,
         link=link,
         months=[charts.month_label(m) for m in months],
@@ -102,7 +103,7 @@ async def region(
     municipalities = await call(request, "registry", "GET", "/municipalities")
     return await _level(
         request,
-        title=f"Регион {session.region}",
+        title=request.app.state.region[0],
         path="/indicators/region",
         breakdown={"path": "/indicators/region", "params": {"by": "municipality"}},
         names={m["code"]: m["name"] for m in municipalities},

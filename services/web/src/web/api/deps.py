@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from mentornet_events import format_ru
 from mentornet_events.labels_ru import LABELS
 from web.application.clients import ApiError, Backend
 from web.application.session import Session
@@ -132,15 +133,18 @@ def label(value: Any) -> str:
 def ru_date(value: Any) -> str:
     if not value:
         return "—"
-    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return day.strftime("%d.%m.%Y")
+    return format_ru.day(value if isinstance(value, date) else date.fromisoformat(str(value)[:10]))
 
 
 def percent(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.1f} %".replace(".", ",")
+    return format_ru.percent(None if value is None else float(value))
 
 
-TEMPLATES.env.filters.update(label=label, ru_date=ru_date, percent=percent)
+def number(value: Any, digits: int = 2) -> str:
+    return format_ru.number(value, digits)
+
+
+TEMPLATES.env.filters.update(label=label, ru_date=ru_date, percent=percent, number=number)
 TEMPLATES.env.globals.update(role_names=ROLE_NAMES)
 
 
@@ -151,5 +155,7 @@ def render(request: Request, template: str, status_code: int = 200, /, **context
         flash=session.take_flash(),
         csrf=session.csrf,
         today=date.today(),
+        region_name=request.app.state.region[0],
+        moment=lambda value: format_ru.moment(value, request.app.state.region[1]),
     )
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from mentornet_events import format_ru
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import EvaluationLevel
 
-MONTHS = ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"]
 BLUE, GREEN, ORANGE, RED, GREY = "#1f5fa8", "#2e7d32", "#e07b00", "#c62828", "#555555"
 
 
@@ -35,7 +35,7 @@ def months_of(year_key: str, today: date) -> list[str]:
 
 def month_label(key: str) -> str:
     year, month = key.split("-")
-    return f"{MONTHS[int(month) - 1]} {year}"
+    return format_ru.month(date(int(year), int(month), 1))
 
 
 def coverage_bars(groups: list[dict[str, Any]], target: float) -> dict[str, Any]:
