@@ -68,7 +68,11 @@ class Script:
             code,
             date(2026, 8, 25),
             SchoolConnected(
-                code=code, name=code, kind=SchoolKind.SCHOOL, teachers=teachers, students=students
+                code=code,
+                name=f"МБОУ «Школа {code}»",
+                kind=SchoolKind.SCHOOL,
+                teachers=teachers,
+                students=students,
             ),
         )
 

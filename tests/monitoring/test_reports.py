@@ -42,6 +42,7 @@ async def test_the_regions_yearly_report_as_xlsx(observatory: Observatory) -> No
 
     summary = _summary(book["Сводка"])  # see check_year in test_monitoring.py
     assert summary["Уровень"] == "Регион" and summary["Код"] == "38" and summary["Период"] == "2026/2027"
+    assert summary["Название"] == "Иркутская область"  # the region's name from its settings
     assert summary["Начало периода"].date().isoformat() == "2026-09-01"
     assert summary["Сформирован"].date().isoformat() == "2027-06-01"
     assert any(str(k).startswith("Учтены события потока") for k in summary)
@@ -71,8 +72,13 @@ async def test_the_regions_yearly_report_as_xlsx(observatory: Observatory) -> No
     assert len(municipalities._charts) == 1
 
     schools = book["Организации"]
-    codes = [(r[0], r[1]) for r in schools.iter_rows(min_row=2, max_col=2, values_only=True)]
-    assert codes == [("s1", "m1"), ("s2", "m1"), ("s3", "m2"), ("Итого по региону", None)]
+    codes = [(r[0], r[1], r[2]) for r in schools.iter_rows(min_row=2, max_col=3, values_only=True)]
+    assert codes == [
+        ("s1", "m1", "МБОУ «Школа s1»"),  # the school's public name beside its code
+        ("s2", "m1", "МБОУ «Школа s2»"),
+        ("s3", "m2", "МБОУ «Школа s3»"),
+        ("Итого по региону", None, None),
+    ]
 
     deficits = {r[0]: r[1:5] for r in book["Дефициты"].iter_rows(min_row=2, max_row=10, values_only=True)}
     assert deficits["ИКТ-компетенции"] == (3, 1, 2, round(1 / 3, 4))

@@ -49,6 +49,7 @@ def create_app(
         own.suppression_threshold,
         fresh_budget_s=own.fresh_budget_ms / 1000,
         max_staleness_s=own.max_staleness_s,
+        region_name=settings.region_name,
     )
     runtime.every(own.refresh_every_s, monitoring.refresh, "refresh-figures")
     risk_watch = RiskWatch(runtime.engine, runtime.store, facts, own.region, date.today)

@@ -44,8 +44,10 @@ class Monitoring:
         threshold: int = DEFAULT_THRESHOLD,
         fresh_budget_s: float = 0.05,
         max_staleness_s: float = 60.0,
+        region_name: str = "",
     ) -> None:
         self.engine = engine
+        self.region_name = region_name
         self.reads = reader(engine)
         self.snapshots = snapshot_reads(engine)
         self.store = store
@@ -259,7 +261,18 @@ class Monitoring:
             schools=schools,
             municipality_of=await self._municipalities() if level == "region" else {},
             generated_on=self.today(),
+            region_name=self.region_name,
+            names=await self._names(),
         )
+
+    async def _names(self) -> dict[str, dict[str, str]]:
+        """The region's municipalities and schools by their public names (a report shows names)."""
+        names: dict[str, dict[str, str]] = {"municipality": {}, "school": {}}
+        async with self.reads.connect() as conn:
+            table = (await self.facts.scope(conn)).state["names"]
+            for r in await conn.execute(select(table).where(table.c.region == self.home)):
+                names.setdefault(r.kind, {})[r.code] = r.name
+        return names
 
     async def _municipalities(self) -> dict[str, str]:
         """School code -> municipality code, for the region's schools."""

@@ -40,6 +40,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from mentornet_events import format_ru
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import DeficitArea, DissolutionReason, EvaluationLevel, MentoringForm
 from monitoring.domain.periods import Period
@@ -103,6 +104,10 @@ class YearlyReport:
     #: school code -> municipality code, for the region's school sheet
     municipality_of: dict[str, str] = field(default_factory=dict)
     generated_on: date | None = None
+    #: the region's name (its settings), shown instead of its code
+    region_name: str = ""
+    #: "municipality" / "school" -> code -> public name
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def period(self) -> Period:
@@ -135,6 +140,7 @@ class Column:
 class Breakdown:
     title: str  # sheet title
     unit: str  # what a row is
+    kind: str  # municipality | school: whose names the rows carry
     rows: dict[str, dict[str, Any]]
     with_municipality: bool = False
 
@@ -167,6 +173,8 @@ def title(report: YearlyReport) -> str:
 
 
 def scope_caption(report: YearlyReport) -> str:
+    if report.level == "region" and report.region_name:
+        return report.region_name
     return f"{LEVEL_RU[report.level]} {report.code}"
 
 
@@ -318,12 +326,12 @@ COLUMNS: list[Column] = [
 def breakdowns(report: YearlyReport) -> list[Breakdown]:
     if report.level == "region":
         return [
-            Breakdown("Муниципалитеты", "Муниципалитет", report.breakdown),
-            Breakdown("Организации", "Организация", report.schools, with_municipality=True),
+            Breakdown("Муниципалитеты", "Муниципалитет", "municipality", report.breakdown),
+            Breakdown("Организации", "Организация", "school", report.schools, with_municipality=True),
         ]
     if report.level == "municipality":
-        return [Breakdown("Организации", "Организация", report.breakdown)]
-    return [Breakdown("Организация", "Организация", report.breakdown)]
+        return [Breakdown("Организации", "Организация", "school", report.breakdown)]
+    return [Breakdown("Организация", "Организация", "school", report.breakdown)]
 
 
 def _ordered(report: YearlyReport, part: Breakdown) -> list[str]:
@@ -335,6 +343,11 @@ def _ordered(report: YearlyReport, part: Breakdown) -> list[str]:
 
 def _unit(code: str) -> str:
     return code or "—"
+
+
+def name_of(report: YearlyReport, kind: str, code: str) -> str:
+    """A municipality's or a school's public name; its code while the name is not known yet."""
+    return report.names.get(kind, {}).get(code) or _unit(code)
 
 
 # -- XLSX -----------------------------------------------------------------------------------------
@@ -374,6 +387,7 @@ def _summary_sheet(book: Workbook, report: YearlyReport) -> None:
     sheet["A1"].font = TITLE
     head: list[tuple[str, Any]] = [
         ("Уровень", LEVEL_RU[report.level]),
+        ("Название", scope_caption(report)),
         ("Код", report.code),
         ("Период", report.period_key),
         ("Начало периода", report.period_start),
@@ -440,13 +454,14 @@ def _summary_sheet(book: Workbook, report: YearlyReport) -> None:
 
 def _breakdown_sheet(book: Workbook, report: YearlyReport, part: Breakdown) -> None:
     sheet = book.create_sheet(part.title)
-    lead = [part.unit] + (["Муниципалитет"] if part.with_municipality else [])
+    lead = [part.unit] + (["Муниципалитет"] if part.with_municipality else []) + ["Название"]
     _header(sheet, 1, lead + [c.caption for c in COLUMNS])
     sheet.freeze_panes = sheet.cell(row=2, column=len(lead) + 1)
     codes = _ordered(report, part)
     row = 2
     for code in codes:
         values = [_unit(code)] + ([report.municipality_of.get(code, "")] if part.with_municipality else [])
+        values.append(name_of(report, part.kind, code))
         for i, value in enumerate(values, start=1):
             sheet.cell(row=row, column=i, value=value)
         for i, column in enumerate(COLUMNS, start=len(lead) + 1):
@@ -457,7 +472,7 @@ def _breakdown_sheet(book: Workbook, report: YearlyReport, part: Breakdown) -> N
     for i, column in enumerate(COLUMNS, start=len(lead) + 1):
         _put(sheet, row, i, column.get(report.figures), column.fmt)
         sheet.cell(row=row, column=i).font = BOLD
-    widths = [16] * len(lead) + [c.width for c in COLUMNS]
+    widths = [16] * (len(lead) - 1) + [40] + [c.width for c in COLUMNS]
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.row_dimensions[1].height = 45
@@ -599,10 +614,10 @@ def text(value: Any, fmt: Fmt = "int") -> str:
     if value is None or value == "":
         return "—"
     if fmt == "share":
-        return f"{value * 100:.1f}".replace(".", ",") + "\u00a0%"
+        return format_ru.percent(value)
     if fmt == "number":
-        return f"{value:.2f}".replace(".", ",")
-    return str(value)
+        return format_ru.number(value)
+    return format_ru.number(value) if isinstance(value, int | float) else str(value)
 
 
 def render_pdf(report: YearlyReport) -> bytes:
@@ -741,7 +756,7 @@ def render_pdf(report: YearlyReport) -> bytes:
         body = []
         for code in _ordered(report, part):
             figures = part.rows[code]
-            lead_values = [_unit(code)] + (
+            lead_values = [name_of(report, part.kind, code)] + (
                 [report.municipality_of.get(code, "")] if part.with_municipality else []
             )
             body.append([p(v, small) for v in lead_values] + [text(c.get(figures), c.fmt) for c in columns])

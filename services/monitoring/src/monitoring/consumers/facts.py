@@ -45,6 +45,7 @@ from mentornet_events.catalogue.registry import (
     ConsentWithdrawn,
     MenteeRegistered,
     MentorRegistered,
+    MunicipalityRegistered,
     ParticipantErased,
     ParticipantProfileUpdated,
     SchoolApplied,
@@ -89,6 +90,7 @@ class MonitoringFacts(Projection):
     event_types = frozenset(
         cls.__name__
         for cls in (
+            MunicipalityRegistered,
             SchoolApplied,
             SchoolConnected,
             SchoolSuspended,
@@ -116,6 +118,15 @@ class MonitoringFacts(Projection):
             return Table(f"monitoring_{name}{suffix}", metadata, *columns)
 
         return {
+            # the public names of municipalities and schools, for the reports (not personal data)
+            "names": table(
+                "names",
+                Column("kind", String(12), primary_key=True),  # municipality | school
+                Column("code", String(32), primary_key=True),
+                Column("region", String(32), nullable=False),
+                Column("name", String(500), nullable=False),
+                Column("name_v", Integer, nullable=False),
+            ),
             "schools": table(
                 "schools",
                 Column("code", String(32), primary_key=True),
@@ -258,9 +269,14 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         "school": tenant.school or "",
     }
     v = envelope.stream_version
+    if isinstance(event, MunicipalityRegistered):
+        named = {"kind": "municipality", "code": event.code, "region": tenant.region}
+        return [("names:name", {**named, "name": event.name, "name_v": v})]
     if isinstance(event, SchoolConnected | SchoolApplied):
         school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
+        named = {"kind": "school", "code": event.code, "region": tenant.region}
         return [
+            ("names:name", {**named, "name": event.name, "name_v": v}),
             ("schools:status", {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0}),
             (
                 "schools:counts",
@@ -491,6 +507,8 @@ async def _write(conn: AsyncConnection, table: Table, kind: str, rows: list[dict
             for r in rows
         ]
         await upsert(conn, table, full, keys, [*columns, version], newer=version)
+    elif name == "names":
+        await upsert(conn, table, rows, keys, ["region", "name", "name_v"], newer="name_v")
     elif name == "roadmaps":
         await upsert(conn, table, rows, keys, ["revision"], newer="revision")
     elif name == "participants":
