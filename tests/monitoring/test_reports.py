@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
 from mentornet_auth import Role
+from monitoring.domain.indicators import BY_KEY, indicator
 from tests.monitoring.conftest import Observatory
 from tests.monitoring.scenario import academic_year
 
@@ -51,10 +52,12 @@ async def test_the_regions_yearly_report_as_xlsx(observatory: Observatory) -> No
     assert summary["Охват наставничеством"] == round(8 / 173, 4)
     assert summary["Целевой показатель охвата"] == 0.7
     assert summary["Участников в форме «учитель – учитель»"] == 6
-    assert summary["Пар сформировано за период"] == 5 and summary["Работают на конец периода"] == 3
-    assert summary["Завершили работу за период"] == 1 and summary["Расформированы за период"] == 1
+    by_key = {key: summary[indicator(key).label] for key in BY_KEY if indicator(key).label in summary}
+    assert (by_key["pairs.formed"], by_key["pairs.active"]) == (5, 3)
+    assert (by_key["pairs.completed"], by_key["pairs.dissolved"]) == (1, 1)
     assert summary["Расформированы: психологическая несовместимость"] == 1
-    assert summary["Наставляемых ожидают пару"] == 2 and summary["Средний балл: реакция"] == 4.67
+    assert by_key["bases.mentees_waiting"] == 2 and by_key["feedback.mean_scores.reaction"] == 4.67
+    assert set(BY_KEY) == set(by_key)  # every indicator of the catalogue is in the summary
     assert summary["Низкий охват"].startswith("Охват наставничеством 4,6\u00a0% — ниже цели 70,0\u00a0%")
     assert summary["Формализм (нет обратной связи)"] and summary["Просрочки дорожных карт"]
     assert len(book["Сводка"]._charts) == 2
@@ -66,7 +69,7 @@ async def test_the_regions_yearly_report_as_xlsx(observatory: Observatory) -> No
     }
     assert set(rows) == {"m1", "m2", "Итого по региону"}
     assert rows["m1"]["Организаций"] == 2 and rows["m1"]["Пар сформировано"] == 5
-    assert rows["m2"]["Педагогов"] == 8 and rows["m2"]["Ожидают пару"] == 1
+    assert rows["m2"]["Педагогов"] == 8 and rows["m2"][indicator("bases.mentees_waiting").short] == 1
     assert "ни один не в паре" in rows["m2"]["Флаги риска"]
     assert rows["Итого по региону"]["Педагогов"] == 23
     assert len(municipalities._charts) == 1

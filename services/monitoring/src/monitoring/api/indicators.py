@@ -10,6 +10,7 @@ from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished
 from monitoring.api.deps import FreshDep, MonitoringDep
 from monitoring.application.answers import Answer
+from monitoring.domain.indicators import INDICATORS
 
 router = APIRouter(tags=["indicators"])
 PeriodQuery = Query(
@@ -29,6 +30,17 @@ FRESHNESS = (
     "нагрузкой), пока новые считаются. Заголовок Cache-Control: no-cache требует показатели на "
     "текущие позиции."
 )
+
+
+@router.get(
+    "/indicators/definitions",
+    summary="Определения показателей",
+    description="Каждый показатель один раз: ключ в ответах, подпись, что считается и источник. "
+    "Потоки (on_day = false) считаются за период, запасы (on_day = true) — на дату периода "
+    "(его последний день или сегодня, пока период идёт).",
+)
+async def definitions(_principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    return [i.as_json() for i in INDICATORS]
 
 
 @router.get(

@@ -43,6 +43,7 @@ from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spac
 from mentornet_events import format_ru
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import DeficitArea, DissolutionReason, EvaluationLevel, MentoringForm
+from monitoring.domain.indicators import Unit, indicator
 from monitoring.domain.periods import Period
 from monitoring.domain.risks import COVERAGE_TARGET
 
@@ -111,7 +112,12 @@ class YearlyReport:
 
     @property
     def period(self) -> Period:
-        return Period(self.period_key, self.period_start, self.period_end)
+        return Period(self.period_key, self.period_start, self.period_end, self.generated_on)
+
+    @property
+    def day(self) -> date:
+        """The day the stocks (pairs working, the bases) are taken on."""
+        return self.period.day
 
 
 # -- what both formats show ---------------------------------------------------------------------
@@ -188,136 +194,106 @@ def _covered(area: dict[str, int]) -> float | None:
     return round(area["covered"] / area["mentees"], 4) if area["mentees"] else None
 
 
-def key_indicators(f: dict[str, Any]) -> list[tuple[str, list[Line]]]:
+FMT: dict[Unit, Fmt] = {"count": "int", "share": "share", "number": "number"}
+
+
+def _line(key: str, f: dict[str, Any]) -> Line:
+    """A summary line of the one definition of ``key`` (monitoring.domain.indicators)."""
+    i = indicator(key)
+    return Line(i.label, i.value(f), FMT[i.unit], key)
+
+
+def key_indicators(f: dict[str, Any], day: date | None = None) -> list[tuple[str, list[Line]]]:
     """The level's indicators in sections, with Russian captions (the summary of both formats)."""
-    heads, cov, bases, pairs = f["headcounts"], f["coverage"], f["bases"], f["pairs"]
-    roadmaps, fb, outcomes = f["roadmaps"], f["feedback"], f["outcomes"]
+    cov, pairs = f["coverage"], f["pairs"]
+    on = f" на {format_ru.day(day)}" if day else ""
     coverage = [
-        Line("Педагогов в наставничестве", cov["teachers"], key="coverage.teachers"),
-        Line("Обучающихся в наставничестве", cov["students"], key="coverage.students"),
-        Line("Охват наставничеством", cov["share"], "share", "coverage.share"),
-        Line("Целевой показатель охвата", cov.get("target", COVERAGE_TARGET), "share", "coverage.target"),
-        Line("Охват педагогов", cov.get("teachers_share"), "share"),
-        Line("Охват обучающихся", cov.get("students_share"), "share"),
+        _line(k, f)
+        for k in (
+            "coverage.teachers",
+            "coverage.students",
+            "coverage.share",
+            "coverage.target",
+            "coverage.teachers_share",
+            "coverage.students_share",
+        )
     ]
     coverage += [
         Line(f"Участников в форме «{_ru(MentoringForm, form)}»", n)
         for form, n in sorted(cov["by_form"].items())
     ]
-    pair_lines = [
-        Line("Пар сформировано за период", pairs["formed"], key="pairs.formed"),
-        Line("Работают на конец периода", pairs["active"], key="pairs.active"),
-        Line("Завершили работу за период", pairs["completed"], key="pairs.completed"),
-        Line("Расформированы за период", pairs["dissolved"], key="pairs.dissolved"),
-    ]
+    pair_lines = [_line(k, f) for k in ("pairs.formed", "pairs.active", "pairs.completed", "pairs.dissolved")]
     pair_lines += [
         Line(f"Расформированы: {_ru(DissolutionReason, reason)}", n)
         for reason, n in sorted(pairs["dissolved_by_reason"].items())
     ]
     pair_lines += [
-        Line("Наставников с наставляемыми", pairs["mentors_with_mentees"]),
-        Line("Наставляемых на одного наставника", pairs["mentees_per_mentor"], "number"),
-        Line("Наставников с нагрузкой сверх заявленной", pairs["mentors_overloaded"]),
+        _line(k, f)
+        for k in ("pairs.mentors_with_mentees", "pairs.mentees_per_mentor", "pairs.mentors_overloaded")
     ]
-    scores = fb["mean_scores"]
-    return [
+    section = [
+        ("Организации и численность", ("schools", "headcounts.teachers", "headcounts.students")),
+        ("Охват наставничеством", ()),
         (
-            "Организации и численность",
-            [
-                Line("Подключено организаций", f["schools"], key="schools"),
-                Line("Педагогов", heads["teachers"], key="headcounts.teachers"),
-                Line("Обучающихся", heads["students"], key="headcounts.students"),
-            ],
+            f"Базы наставников и наставляемых{on}",
+            ("bases.mentors", "bases.mentees", "bases.mentors_in_pair", "bases.mentees_in_pair",
+             "bases.mentees_waiting"),
         ),
-        ("Охват наставничеством", coverage),
-        (
-            "Базы наставников и наставляемых (на конец периода)",
-            [
-                Line("Наставников в базе", bases["mentors"], key="bases.mentors"),
-                Line("Наставляемых в базе", bases["mentees"], key="bases.mentees"),
-                Line("Наставников в парах", bases["mentors_in_pair"]),
-                Line("Наставляемых в парах", bases["mentees_in_pair"]),
-                Line("Наставляемых ожидают пару", bases["mentees_waiting"], key="bases.mentees_waiting"),
-            ],
-        ),
-        ("Наставнические пары", pair_lines),
+        ("Наставнические пары", ()),
         (
             "Дорожные карты",
-            [
-                Line("Пунктов запланировано", roadmaps["planned"]),
-                Line("Выполнено за период", roadmaps["completed"]),
-                Line("Выполнено на конец периода", roadmaps["completed_to_date"]),
-                Line("Просрочено за период (не выполнено)", roadmaps["overdue"]),
-                Line("Доля выполненных пунктов", roadmaps["completion_rate"], "share"),
-                Line(
-                    "Дней от формирования пары до первой встречи", roadmaps["days_to_first_meeting"], "number"
-                ),
-            ],
+            ("roadmaps.planned", "roadmaps.completed", "roadmaps.completed_to_date", "roadmaps.overdue",
+             "roadmaps.completion_rate", "roadmaps.days_to_first_meeting"),
         ),
         (
             "Обратная связь",
-            [
-                Line("Анкет обратной связи", fb["forms"]),
-                *(
-                    Line(f"Средний балл: {label(level)}", scores.get(level.value), "number")
-                    for level in EvaluationLevel
-                ),
-                Line("Встреч проведено", fb["meetings"]),
-                Line("Встреч без обязательной формы обратной связи", fb["meetings_without_feedback"]),
-                Line("Доля встреч без обратной связи", fb["meetings_without_feedback_share"], "share"),
-            ],
+            ("feedback.forms", *(f"feedback.mean_scores.{level.value}" for level in EvaluationLevel),
+             "feedback.meetings", "feedback.meetings_without_feedback",
+             "feedback.meetings_without_feedback_share"),
         ),
         (
             "Результаты",
-            [
-                Line("Молодых специалистов в базе не менее года", outcomes["young_specialists_cohort"]),
-                Line("Из них остаются в программе", outcomes["young_specialists_retained"]),
-                Line("Наставляемых, желающих стать наставниками", outcomes["want_to_become_mentors"]),
-            ],
+            ("outcomes.young_specialists_cohort", "outcomes.young_specialists_retained",
+             "outcomes.want_to_become_mentors"),
         ),
-    ]
+    ]  # fmt: skip
+    given = {"Охват наставничеством": coverage, "Наставнические пары": pair_lines}
+    return [(title_, given.get(title_) or [_line(k, f) for k in keys]) for title_, keys in section]
 
 
 def _risks_text(f: dict[str, Any]) -> str:
     return "; ".join(r["rule"] for r in f["risks"])
 
 
-def _mean_score(level: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda f: f["feedback"]["mean_scores"].get(level)
+def _column(key: str, width: int = 12, pdf: str | None = None) -> Column:
+    """A breakdown column of the one definition of ``key``; ``pdf``: the narrow PDF caption
+    (empty: not in the PDF; None: the short label)."""
+    i = indicator(key)
+    return Column(i.short, i.value, FMT[i.unit], i.short if pdf is None else pdf, width)
 
 
 COLUMNS: list[Column] = [
-    Column("Организаций", lambda f: f["schools"], width=13),
-    Column("Педагогов", lambda f: f["headcounts"]["teachers"]),
-    Column("Обучающихся", lambda f: f["headcounts"]["students"], width=13),
-    Column("Педагогов в наставничестве", lambda f: f["coverage"]["teachers"], width=15),
-    Column("Обучающихся в наставничестве", lambda f: f["coverage"]["students"], width=15),
-    Column("Охват", lambda f: f["coverage"]["share"], "share", pdf="Охват"),
-    Column("Цель", lambda f: f["coverage"].get("target", COVERAGE_TARGET), "share", width=8),
-    Column("Наставников", lambda f: f["bases"]["mentors"], pdf="Настав\u00adников", width=13),
-    Column("Наставляемых", lambda f: f["bases"]["mentees"], pdf="Настав\u00adляемых", width=14),
-    Column("Ожидают пару", lambda f: f["bases"]["mentees_waiting"], pdf="Ждут пару"),
-    Column("Пар сформировано", lambda f: f["pairs"]["formed"], pdf="Пар сформ.", width=13),
-    Column("Пар работает", lambda f: f["pairs"]["active"], pdf="Пар работ."),
-    Column("Пар завершили", lambda f: f["pairs"]["completed"]),
-    Column("Пар расформировано", lambda f: f["pairs"]["dissolved"], width=15),
-    Column("Наставников с перегрузкой", lambda f: f["pairs"]["mentors_overloaded"], width=14),
-    Column("Пунктов карт", lambda f: f["roadmaps"]["planned"]),
-    Column(
-        "Выполнение карт", lambda f: f["roadmaps"]["completion_rate"], "share", pdf="Выпол\u00adнение карт"
-    ),
-    Column("Просрочено пунктов", lambda f: f["roadmaps"]["overdue"], width=13),
-    Column("Анкет ОС", lambda f: f["feedback"]["forms"], width=10),
-    *(
-        Column(f"Ср. балл: {label(level)}", _mean_score(level.value), "number", width=14)
-        for level in EvaluationLevel
-    ),
-    Column(
-        "Встреч без ОС",
-        lambda f: f["feedback"]["meetings_without_feedback_share"],
-        "share",
-        pdf="Встреч без ОС",
-    ),
+    _column("schools", 13, ""),
+    _column("headcounts.teachers", pdf=""),
+    _column("headcounts.students", 13, ""),
+    _column("coverage.teachers", 15, ""),
+    _column("coverage.students", 15, ""),
+    _column("coverage.share"),
+    _column("coverage.target", 8, ""),
+    _column("bases.mentors", 13, "Настав\u00adников"),
+    _column("bases.mentees", 14, "Настав\u00adляемых"),
+    _column("bases.mentees_waiting"),
+    _column("pairs.formed", 13, "Пар сформ."),
+    _column("pairs.active", pdf="Пар работ."),
+    _column("pairs.completed", pdf=""),
+    _column("pairs.dissolved", 15, ""),
+    _column("pairs.mentors_overloaded", 14, ""),
+    _column("roadmaps.planned", pdf=""),
+    _column("roadmaps.completion_rate", pdf="Выпол\u00adнение карт"),
+    _column("roadmaps.overdue", 13, ""),
+    _column("feedback.forms", 10, ""),
+    *(_column(f"feedback.mean_scores.{level.value}", 14, "") for level in EvaluationLevel),
+    _column("feedback.meetings_without_feedback_share"),
     Column("Флагов риска", lambda f: len(f["risks"]), pdf="Флагов риска", width=10),
     Column("Флаги риска", _risks_text, "text", width=70),
 ]
@@ -404,7 +380,7 @@ def _summary_sheet(book: Workbook, report: YearlyReport) -> None:
         cell.alignment = Alignment(horizontal="left")
         row += 1
     rows: dict[str, int] = {}
-    for section, lines in key_indicators(report.figures):
+    for section, lines in key_indicators(report.figures, report.day):
         row += 1
         for column in (1, 2):
             sheet.cell(row=row, column=column).fill = SECTION
@@ -480,7 +456,11 @@ def _breakdown_sheet(book: Workbook, report: YearlyReport, part: Breakdown) -> N
         return
 
     # coverage per unit against the target: bars and a flat line
-    share_col = len(lead) + 1 + next(i for i, c in enumerate(COLUMNS) if c.caption == "Охват")
+    share_col = (
+        len(lead)
+        + 1
+        + next(i for i, c in enumerate(COLUMNS) if c.caption == indicator("coverage.share").short)
+    )
     categories = Reference(sheet, min_col=1, min_row=2, max_row=last_unit)
     bar = BarChart()
     bar.type = "col"
@@ -663,14 +643,14 @@ def render_pdf(report: YearlyReport) -> bytes:
         Spacer(1, 4),
         p(
             "Сформирован "
-            + (f"{report.generated_on:%d.%m.%Y}" if report.generated_on else "")
+            + (format_ru.day(report.generated_on) if report.generated_on else "")
             + f" по учтённым событиям: {as_of_caption(report.as_of)}.",
             caption,
         ),
         p(
-            "Охват — доля педагогов и обучающихся подключённых организаций, состоявших в наставнической "
-            f"паре в течение периода; целевой показатель — {text(COVERAGE_TARGET, 'share')}. "
-            "Базы и работающие пары — на конец периода. Персональные данные в отчёт не входят.",
+            f"{indicator('coverage.share').definition} Целевой показатель — "
+            f"{text(COVERAGE_TARGET, 'share')}. Базы и работающие пары — на {format_ru.day(report.day)}. "
+            "Персональные данные в отчёт не входят.",
             caption,
         ),
     ]
@@ -679,7 +659,7 @@ def render_pdf(report: YearlyReport) -> bytes:
     story.append(p("Ключевые показатели", h2))
     rows: list[list[Any]] = [["Показатель", "Значение"]]
     sections: list[int] = []
-    for section, lines in key_indicators(f):
+    for section, lines in key_indicators(f, report.day):
         sections.append(len(rows))
         rows.append([p(section, small_bold), ""])
         rows += [[p(line.caption, small), text(line.value, line.fmt)] for line in lines]
