@@ -42,7 +42,8 @@ async def _level(
     months = charts.months_of(year, today)
     # "fresh" asks for the year's and this month's figures at the current positions; past months come
     # as the monitoring service has them (computing a region's month afresh a dozen times costs seconds)
-    own, *monthly = await asyncio.gather(
+    definitions, own, *monthly = await asyncio.gather(
+        call(request, "monitoring", "GET", "/indicators/definitions"),
         _figures(request, path, year, fresh),
         *(_figures(request, path, m, fresh and m == months[-1]) for m in months),
     )
@@ -79,6 +80,7 @@ async def _level(
         figures=figures,
         as_of=own.get("computed_at"),
         day=own.get("period", {}).get("day"),
+        defs={d["key"]: d for d in definitions},  # monitoring's one definition of each indicator
         groups=groups,
         link=link,
         months=[charts.month_label(m) for m in months],
