@@ -234,3 +234,12 @@ async def test_every_page_but_sign_in_needs_a_session(client: httpx.AsyncClient)
                 assert answer.status_code in (303, 403), (method, url, answer.status_code)
             checked += 1
     assert checked > 25
+
+
+async def test_a_mistyped_address_is_a_page_saying_what_to_fix(client: httpx.AsyncClient) -> None:
+    """``?period=2026`` once answered FastAPI's raw JSON; it is a page in Russian, no service called."""
+    answer = await client.get("/dashboard?period=2026", cookies={COOKIE: signed("regional_operator")})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Неверный адрес страницы — period: неверный формат (учебный год в виде 2026/2027)" in answer.text
+    assert '"detail"' not in answer.text

@@ -15,12 +15,14 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from mentornet_spine.http import LimitBody, body_too_large
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
+from mentornet_spine.validation import ru_errors
 from web.api import auth, dashboard, inbox, pairs, programmes, regional, school
 from web.api.deps import TEMPLATES, Refused, SignInRequired, render
 from web.api.school import MAX_IMPORT_BYTES
@@ -51,6 +53,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+#: what a page's query parameter must look like, said when a person typed it wrong
+ADDRESS_HINTS = {"period": "учебный год в виде 2026/2027"}
 
 
 def _too_large_page(limit: int) -> HTMLResponse:
@@ -142,6 +147,16 @@ def create_app(
             return render(request, "refused.html", 404, text=text, detail=error.detail)
         status = error.status if error.status >= 500 else 400
         return render(request, "error.html", status, text=error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_address(request: Request, error: RequestValidationError) -> Response:
+        """A page's query (``?period=…``) a person typed wrong: a page saying what to fix, not JSON."""
+        problems = []
+        for e in ru_errors(list(error.errors())):
+            name = e["field"].rsplit(".", 1)[-1]
+            hint = ADDRESS_HINTS.get(name)
+            problems.append(f"{name}: {e['message']}" + (f" ({hint})" if hint else ""))
+        return render(request, "error.html", 422, text=f"Неверный адрес страницы — {'; '.join(problems)}")
 
     @app.exception_handler(404)
     async def not_found(request: Request, _error: Exception) -> Response:
