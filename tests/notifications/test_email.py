@@ -102,12 +102,10 @@ async def test_a_pair_formed_is_mailed_to_its_people_and_school_with_addresses_f
     code = SCHOOLS["A"][0]
     mentor = (
         await network.api.ok("POST", f"/schools/{code}/mentors", network.curator["A"], json=mentor_body())
-    )["participant_id"]
+    )["id"]
     body = mentee_body()
     body["person"]["email"] = "petrov@example.org"
-    mentee = (await network.api.ok("POST", f"/schools/{code}/mentees", network.curator["A"], json=body))[
-        "participant_id"
-    ]
+    mentee = (await network.api.ok("POST", f"/schools/{code}/mentees", network.curator["A"], json=body))["id"]
     script = Script()
     script.ids.update({"T1": uuid.UUID(mentor), "T2": uuid.UUID(mentee)})
     script.pair("P1", code, date(2026, 9, 10), "T1", "T2", MentoringForm.TEACHER_TEACHER)

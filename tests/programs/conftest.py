@@ -61,7 +61,7 @@ class World:
         answer = await self.network.api.ok(
             "POST", f"/schools/{code}/{base}", self.network.curator[school], json=body
         )
-        return uuid.UUID(answer["participant_id"])
+        return uuid.UUID(answer["id"])
 
     async def eligible(self, participant_id: uuid.UUID, **expected: Any) -> Any:
         """Wait until the registry's events about a participant have reached the programs service."""

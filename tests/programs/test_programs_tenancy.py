@@ -107,3 +107,16 @@ def world_free_app() -> Any:
     from programs.bootstrap import create_app
 
     return create_app(SpineSettings(service="programs", database_url="sqlite+aiosqlite:///:memory:"))
+
+
+async def test_a_service_account_reads_no_programmes(world: World) -> None:
+    """A service (notifications) has no school or municipality: the region's list is not for it."""
+    await pair_in(world)
+    network = world.network
+    body = {"username": "notifications", "password": "service-password-1", "role": "service"}
+    await network.api.ok("POST", "/accounts", network.operator, json=body)
+    service = await network.api.login("notifications", "service-password-1")
+    refused = await world.programs.client.get("/programmes", headers=service)
+    assert refused.status_code == 403, refused.text
+    listed = await world.programs.ok("GET", "/programmes", network.operator)
+    assert len(listed) == 1  # the operator's view of the same list is not empty

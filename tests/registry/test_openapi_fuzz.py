@@ -29,7 +29,7 @@ async def test_no_operation_answers_with_a_server_error(network: Network) -> Non
     for name, last_name in (("A", "Иванова"), ("A", "Петрова"), ("B", "Сидорова")):
         url = f"/schools/{SCHOOLS[name][0]}/mentors"
         created = await api.ok("POST", url, network.curator[name], json=mentor_body(last_name))
-        participants.append(str(created["participant_id"]))
+        participants.append(str(created["id"]))
     known = {
         "code": [code for code, _ in SCHOOLS.values()],
         "participant_id": participants,

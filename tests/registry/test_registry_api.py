@@ -50,7 +50,7 @@ async def _participant_of(network: Network, name: str) -> str:
     created = await network.api.ok(
         "POST", f"/schools/{code}/mentors", network.curator[name], json=mentor_body()
     )
-    return str(created["participant_id"])
+    return str(created["id"])
 
 
 CROSS_TENANT: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -298,8 +298,9 @@ async def test_only_the_service_role_may_ask_the_directory_for_addresses(network
         "participants": {},
         "schools": {SCHOOLS["A"][0]: f"office@{SCHOOLS['A'][0]}.example.org"},
     }
-    # a service token opens nothing else
+    # a service token opens nothing else: not a school, not the list of the region's schools
     assert (await network.api.client.get(f"/schools/{SCHOOLS['A'][0]}", headers=service)).status_code == 404
+    assert (await network.api.client.get("/schools", headers=service)).status_code == 403
 
 
 async def test_the_operator_lists_a_schools_credentials_without_secrets(network: Network) -> None:

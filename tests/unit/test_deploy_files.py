@@ -323,8 +323,13 @@ def test_k8s_deployment_agrees_with_the_spec(spec: ServiceSpec) -> None:
         assert env["NATS_USER"]["value"] == spec.name
         assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == password_variable(spec.name)
     compose_env = compose()["services"][spec.name]["environment"]
-    generated = {"NATS_URL", "MENTORNET_STREAM_REPLICAS", "MENTORNET_PROVISION_STREAMS"}
-    generated |= {"OTEL_EXPORTER_OTLP_ENDPOINT", "MENTORNET_LOG_JSON"}
+    generated = {  # what every pod reads from the mentornet-env ConfigMap
+        item.split("=", 1)[0]
+        for gen in kustomization()["configMapGenerator"]
+        if gen["name"] == "mentornet-env"
+        for item in gen["literals"]
+    }
+    assert {"NATS_URL", "MENTORNET_LOG_JSON", "MENTORNET_TIMEZONE"} <= generated
     assert set(compose_env) - generated <= set(env), "the same settings as in docker-compose.yml"
     known = settings_aliases(spec.name)
     for name in env:

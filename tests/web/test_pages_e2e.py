@@ -58,9 +58,7 @@ def network(system: System, api: Api) -> dict[str, Any]:
             "deficits": ["methodological", "ict"],
         },
     }
-    ids["mentee"] = api.ok(8101, "POST", "/schools/sch-a/mentees", ids["sch-a"], json=mentee)[
-        "participant_id"
-    ]
+    ids["mentee"] = api.ok(8101, "POST", "/schools/sch-a/mentees", ids["sch-a"], json=mentee)["id"]
     programme = {  # school B's: what school A's curator must not see
         "title": "Наставничество молодых педагогов",
         "form": "teacher_teacher",
@@ -250,6 +248,22 @@ def test_the_regional_dashboard_shows_the_new_figures(people: People, network: d
     page.get_by_role("button", name="Одобрить").click()
     expect(page.get_by_role("status")).to_contain_text("Заявка одобрена")
     expect(page.locator("table")).to_contain_text("МБОУ СОШ № 4")
+    # the institute makes the sign-ins of a municipality's operator and of the new school's curator
+    operator = page.locator("form", has=page.get_by_role("heading", name="Вход для муниципального оператора"))
+    operator.get_by_label("Муниципалитет").select_option("m2")
+    operator.get_by_label("Имя пользователя").fill("operator.m2")
+    operator.get_by_label("Пароль (не короче 10 знаков)").fill("operator-m2-password")
+    operator.get_by_role("button", name="Создать вход оператора").click()
+    expect(page.get_by_role("status")).to_contain_text("Учётная запись operator.m2 создана")
+    page.goto("/schools/sch-c/admin")
+    page.get_by_label("Имя пользователя").fill("curator.sch-c")
+    page.get_by_label("Пароль (не короче 10 знаков)").fill("curator-c-password")
+    page.get_by_role("button", name="Создать вход куратора").click()
+    expect(page.get_by_role("status")).to_contain_text("Учётная запись curator.sch-c создана")
+    municipal = people.sign_in("operator.m2", "operator.m2", "operator-m2-password")
+    expect(municipal.get_by_role("heading", level=1)).to_contain_text("Братский район")
+    curator = people.sign_in("curator.sch-c", "curator.sch-c", "curator-c-password")
+    expect(curator.get_by_role("heading", level=1)).to_contain_text("МБОУ СОШ № 3")
 
 
 def test_a_curator_of_school_a_is_refused_school_b(people: People, network: dict[str, Any]) -> None:

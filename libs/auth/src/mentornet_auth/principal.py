@@ -22,6 +22,28 @@ class Role(StrEnum):
 
 
 SCHOOL_ROLES = frozenset({Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE})
+#: how a person names each role (messages, the API's documentation)
+ROLE_RU: dict[Role, str] = {
+    Role.REGIONAL_OPERATOR: "региональный оператор",
+    Role.MUNICIPAL_OPERATOR: "муниципальный оператор",
+    Role.FEDERAL_CONSUMER: "федеральный уровень",
+    Role.SCHOOL: "система организации",
+    Role.SCHOOL_CURATOR: "куратор организации",
+    Role.MENTOR: "наставник",
+    Role.MENTEE: "наставляемый",
+    Role.SERVICE: "сервис MentorNet",
+}
+ROLES_EXTRA = "x-roles"
+
+
+def may(*roles: Role) -> dict[str, list[str]]:
+    """``openapi_extra`` of an operation: who may call it (the handler's own checks enforce it;
+    tests/unit/test_openapi_roles.py makes every operation say)."""
+    return {ROLES_EXTRA: [role.value for role in roles]}
+
+
+#: an operation anyone may call (sign-in, public keys, a school's application)
+ANYONE = {ROLES_EXTRA: ["*"]}
 
 
 class AccessDenied(PermissionError):

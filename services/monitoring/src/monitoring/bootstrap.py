@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from mentornet_auth.fastapi import Authenticator, JwksSource, install_auth, jwks_from_url
 from mentornet_spine.http import create_http_app
+from mentornet_spine.openapi import document_operations
 from mentornet_spine.projection import Projection
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
@@ -55,6 +56,7 @@ def create_app(
     risk_watch = RiskWatch(runtime.engine, runtime.store, facts, own.region, date.today)
     runtime.every(own.risk_check_every_s, risk_watch.run_once, "risk-watch")
     app = create_http_app(runtime, "MentorNet — мониторинг")
+    document_operations(app, idempotent=False)  # monitoring keeps no idempotency keys
     app.state.monitoring = monitoring
     app.state.risk_watch = risk_watch
     install_auth(

@@ -12,6 +12,7 @@ from mentornet_auth.fastapi import Authenticator, JwksSource, install_auth, jwks
 from mentornet_spine.http import create_http_app
 from mentornet_spine.idempotency import IdempotencyGate
 from mentornet_spine.migrate import MigrationSet
+from mentornet_spine.openapi import document_operations
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
@@ -56,6 +57,7 @@ def create_app(
     )
     install_auth(app, authenticator)
     app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
+    document_operations(app, idempotent=True)
     for router in (programmes.router, pairs.router, reports.router):
         app.include_router(router)
     return app

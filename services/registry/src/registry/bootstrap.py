@@ -14,6 +14,7 @@ from mentornet_auth.fastapi import Authenticator, install_auth
 from mentornet_spine.http import create_http_app
 from mentornet_spine.idempotency import IdempotencyGate
 from mentornet_spine.migrate import MigrationSet
+from mentornet_spine.openapi import document_operations
 from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
@@ -83,6 +84,7 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
     install_auth(app, authenticator)
     install_errors(app)
     app.add_middleware(IdempotencyGate, engine=runtime.engine, authenticator=authenticator, table=idempotency)
+    document_operations(app, idempotent=True)
     for router in (identity.router, schools.router, participants.router, directory.router):
         app.include_router(router)
     return app

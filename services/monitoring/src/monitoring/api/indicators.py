@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from mentornet_events.catalogue.monitoring import FederalAggregatesPublished
 from monitoring.api.deps import FreshDep, MonitoringDep
 from monitoring.application.answers import Answer
@@ -38,6 +39,16 @@ FRESHNESS = (
     description="Каждый показатель один раз: ключ в ответах, подпись, что считается и источник. "
     "Потоки (on_day = false) считаются за период, запасы (on_day = true) — на дату периода "
     "(его последний день или сегодня, пока период идёт).",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.FEDERAL_CONSUMER,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+        Role.SERVICE,
+    ),
 )
 async def definitions(_principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return [i.as_json() for i in INDICATORS]
@@ -48,6 +59,7 @@ async def definitions(_principal: CurrentPrincipal) -> list[dict[str, Any]]:
     summary="Показатели организации",
     description=FRESHNESS,
     response_model=dict[str, Any],
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def school(
     code: str,
@@ -64,6 +76,7 @@ async def school(
     summary="Показатели муниципалитета",
     description=FRESHNESS,
     response_model=dict[str, Any],
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR),
 )
 async def municipality(
     code: str,
@@ -81,6 +94,7 @@ async def municipality(
     summary="Показатели региона (панель института)",
     description=FRESHNESS,
     response_model=dict[str, Any],
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
 )
 async def region(
     principal: CurrentPrincipal,
@@ -92,14 +106,22 @@ async def region(
     return _sent(await monitoring.region(principal, period, by, fresh))
 
 
-@router.get("/federal/aggregates", summary="Обезличенные агрегаты для федерального уровня")
+@router.get(
+    "/federal/aggregates",
+    summary="Обезличенные агрегаты для федерального уровня",
+    openapi_extra=may(Role.FEDERAL_CONSUMER, Role.REGIONAL_OPERATOR),
+)
 async def federal(
     principal: CurrentPrincipal, monitoring: MonitoringDep, period: str | None = PeriodQuery
 ) -> FederalAggregatesPublished:
     return await monitoring.federal(principal, period)
 
 
-@router.post("/federal/publish", summary="Отправить агрегаты периода федеральному уровню")
+@router.post(
+    "/federal/publish",
+    summary="Отправить агрегаты периода федеральному уровню",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
+)
 async def publish(
     principal: CurrentPrincipal, monitoring: MonitoringDep, period: str | None = PeriodQuery
 ) -> FederalAggregatesPublished:

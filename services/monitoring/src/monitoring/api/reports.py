@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from mentornet_auth import Principal
+from mentornet_auth import Principal, Role
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import may
 from monitoring.api.deps import MonitoringDep
 from monitoring.api.indicators import PeriodQuery
 from monitoring.application.monitoring import Monitoring
@@ -57,6 +58,7 @@ async def _answer(
     summary="Годовой аналитический отчёт (XLSX)",
     response_class=Response,
     responses={200: {"content": {XLSX: {}}}},
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def yearly_xlsx(
     principal: CurrentPrincipal,
@@ -73,6 +75,7 @@ async def yearly_xlsx(
     summary="Годовой аналитический отчёт (PDF)",
     response_class=Response,
     responses={200: {"content": {PDF: {}}}},
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def yearly_pdf(
     principal: CurrentPrincipal,

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
 from programs.application.schemas import (
@@ -23,24 +24,52 @@ from programs.application.schemas import (
 router = APIRouter(tags=["pairs"])
 
 
-@router.get("/pairs", summary="Мои пары (наставник, наставляемый)")
+@router.get(
+    "/pairs", summary="Мои пары (наставник, наставляемый)", openapi_extra=may(Role.MENTOR, Role.MENTEE)
+)
 async def my_pairs(principal: CurrentPrincipal, programs: ProgramsDep) -> list[dict[str, Any]]:
     return await programs.pairs(principal)
 
 
-@router.get("/pairs/{pair_id}", summary="Пара")
+@router.get(
+    "/pairs/{pair_id}",
+    summary="Пара",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def get_pair(pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
     return await programs.pair(principal, pair_id)
 
 
-@router.post("/pairs/{pair_id}/dissolve", summary="Расформировать пару")
+@router.post(
+    "/pairs/{pair_id}/dissolve",
+    summary="Расформировать пару",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def dissolve(
     pair_id: UUID, data: DissolveIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
     return versioned(response, await programs.dissolve(principal, pair_id, data))
 
 
-@router.get("/pairs/{pair_id}/roadmap", summary="Дорожная карта пары")
+@router.get(
+    "/pairs/{pair_id}/roadmap",
+    summary="Дорожная карта пары",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def get_roadmap(
     pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
@@ -49,7 +78,11 @@ async def get_roadmap(
     return roadmap
 
 
-@router.put("/pairs/{pair_id}/roadmap", summary="Составить или скорректировать дорожную карту")
+@router.put(
+    "/pairs/{pair_id}/roadmap",
+    summary="Составить или скорректировать дорожную карту",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR),
+)
 async def set_roadmap(
     pair_id: UUID,
     data: RoadmapIn,
@@ -61,7 +94,11 @@ async def set_roadmap(
     return versioned(response, await programs.set_roadmap(principal, pair_id, data, expected))
 
 
-@router.post("/pairs/{pair_id}/roadmap/from-template", summary="Дорожная карта по шаблону")
+@router.post(
+    "/pairs/{pair_id}/roadmap/from-template",
+    summary="Дорожная карта по шаблону",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR),
+)
 async def from_template(
     pair_id: UUID,
     data: FromTemplateIn,
@@ -75,7 +112,11 @@ async def from_template(
     )
 
 
-@router.post("/pairs/{pair_id}/roadmap/items/{item_id}/complete", summary="Отметить выполнение пункта")
+@router.post(
+    "/pairs/{pair_id}/roadmap/items/{item_id}/complete",
+    summary="Отметить выполнение пункта",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
+)
 async def complete_item(
     pair_id: UUID,
     item_id: UUID,
@@ -87,7 +128,12 @@ async def complete_item(
     return versioned(response, await programs.complete_item(principal, pair_id, item_id, data))
 
 
-@router.post("/pairs/{pair_id}/meetings", status_code=201, summary="Провести встречу")
+@router.post(
+    "/pairs/{pair_id}/meetings",
+    status_code=201,
+    summary="Провести встречу",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR),
+)
 async def hold_meeting(
     pair_id: UUID, data: MeetingIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
@@ -96,7 +142,10 @@ async def hold_meeting(
 
 
 @router.post(
-    "/pairs/{pair_id}/meetings/{meeting_id}/feedback", status_code=201, summary="Форма обратной связи"
+    "/pairs/{pair_id}/meetings/{meeting_id}/feedback",
+    status_code=201,
+    summary="Форма обратной связи",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
 )
 async def submit_feedback(
     pair_id: UUID,
@@ -113,6 +162,7 @@ async def submit_feedback(
     "/pairs/{pair_id}/reflection",
     status_code=204,
     summary="Рефлексия пары (наставник, наставляемый, куратор)",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
 )
 async def reflect(
     pair_id: UUID, data: ReflectionIn, principal: CurrentPrincipal, programs: ProgramsDep

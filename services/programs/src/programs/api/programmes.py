@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
 from programs.application.schemas import DocumentIn, PairIn, ProgrammeCompletionIn, ProgrammeIn, StageIn
@@ -15,7 +16,12 @@ from programs.application.schemas import DocumentIn, PairIn, ProgrammeCompletion
 router = APIRouter(tags=["programmes"])
 
 
-@router.post("/programmes", status_code=201, summary="Запустить программу наставничества")
+@router.post(
+    "/programmes",
+    status_code=201,
+    summary="Запустить программу наставничества",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def launch(
     data: ProgrammeIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
@@ -23,7 +29,11 @@ async def launch(
     return versioned(response, version, id=programme_id)
 
 
-@router.get("/programmes", summary="Программы в пределах доступа")
+@router.get(
+    "/programmes",
+    summary="Программы в пределах доступа",
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def list_programmes(
     principal: CurrentPrincipal,
     programs: ProgramsDep,
@@ -32,7 +42,11 @@ async def list_programmes(
     return await programs.programmes(principal, school)
 
 
-@router.get("/programmes/{programme_id}", summary="Программа")
+@router.get(
+    "/programmes/{programme_id}",
+    summary="Программа",
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def get_programme(
     programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
@@ -41,7 +55,11 @@ async def get_programme(
     return programme
 
 
-@router.post("/programmes/{programme_id}/stage", summary="Перевести программу на этап")
+@router.post(
+    "/programmes/{programme_id}/stage",
+    summary="Перевести программу на этап",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def change_stage(
     programme_id: UUID,
     data: StageIn,
@@ -53,7 +71,11 @@ async def change_stage(
     return versioned(response, await programs.change_stage(principal, programme_id, data, expected))
 
 
-@router.post("/programmes/{programme_id}/documents", summary="Внести локальный акт (приказ)")
+@router.post(
+    "/programmes/{programme_id}/documents",
+    summary="Внести локальный акт (приказ)",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def record_document(
     programme_id: UUID,
     data: DocumentIn,
@@ -65,7 +87,11 @@ async def record_document(
     return versioned(response, await programs.record_document(principal, programme_id, data, expected))
 
 
-@router.get("/programmes/{programme_id}/candidates", summary="Наставники для наставляемого, с объяснением")
+@router.get(
+    "/programmes/{programme_id}/candidates",
+    summary="Наставники для наставляемого, с объяснением",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def candidates(
     programme_id: UUID,
     principal: CurrentPrincipal,
@@ -77,13 +103,20 @@ async def candidates(
 
 
 @router.post(
-    "/programmes/{programme_id}/assignment", summary="Оптимальное распределение по парам (предложение)"
+    "/programmes/{programme_id}/assignment",
+    summary="Оптимальное распределение по парам (предложение)",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def proposal(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
     return await programs.proposal(principal, programme_id)
 
 
-@router.post("/programmes/{programme_id}/pairs", status_code=201, summary="Закрепить пару или группу")
+@router.post(
+    "/programmes/{programme_id}/pairs",
+    status_code=201,
+    summary="Закрепить пару или группу",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def form_pair(
     programme_id: UUID, data: PairIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
@@ -91,14 +124,29 @@ async def form_pair(
     return versioned(response, version, id=pair_id)
 
 
-@router.get("/programmes/{programme_id}/pairs", summary="Пары программы")
+@router.get(
+    "/programmes/{programme_id}/pairs",
+    summary="Пары программы",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def programme_pairs(
     programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep
 ) -> list[dict[str, Any]]:
     return await programs.pairs(principal, programme_id)
 
 
-@router.post("/programmes/{programme_id}/complete", summary="Завершить программу (этап 7)")
+@router.post(
+    "/programmes/{programme_id}/complete",
+    summary="Завершить программу (этап 7)",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def complete(
     programme_id: UUID,
     data: ProgrammeCompletionIn,

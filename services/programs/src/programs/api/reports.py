@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from programs.api.deps import ProgramsDep
 from programs.application.report import render_xlsx
 
@@ -19,6 +20,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     summary="Годовой отчёт по программе (XLSX)",
     response_class=Response,
     responses={200: {"content": {XLSX: {}}}},
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def yearly_report(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> Response:
     data = await programs.report_data(principal, programme_id)

@@ -274,6 +274,8 @@ class Programs:
             query = query.where(programmes.c.municipality == principal.municipality)
         elif principal.role in WRITERS:
             query = query.where(programmes.c.school == principal.school)
+        elif principal.role is not Role.REGIONAL_OPERATOR:  # a service reads only what is made for it
+            raise AccessDenied("Список программ доступен организации и операторам")
         if school:
             query = query.where(programmes.c.school == school)
         async with self.reads.connect() as conn:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from mentornet_spine.validation import Code, Strict
 from registry.api.deps import RegistryDep
 
@@ -19,7 +20,11 @@ class AddressQuery(Strict):
     school_codes: list[Code] = Field(default_factory=list, max_length=2000)
 
 
-@router.post("/directory/addresses", summary="Адреса для доставки (только для сервисов)")
+@router.post(
+    "/directory/addresses",
+    summary="Адреса для доставки (только для сервисов)",
+    openapi_extra=may(Role.SERVICE),
+)
 async def addresses(
     query: AddressQuery, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, dict[str, str | None]]:

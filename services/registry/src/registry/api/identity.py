@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import ANYONE, Role, may
 from mentornet_auth.tokens import TokenIssuer
 from mentornet_spine.validation import has_nul
 from registry.api.deps import RegistryDep
@@ -16,13 +17,13 @@ from registry.application.schemas import AccountIn
 router = APIRouter(tags=["identity"])
 
 
-@router.get("/.well-known/jwks.json", summary="Открытые ключи для проверки токенов")
+@router.get("/.well-known/jwks.json", summary="Открытые ключи для проверки токенов", openapi_extra=ANYONE)
 async def jwks(request: Request) -> dict[str, Any]:
     issuer: TokenIssuer = request.app.state.issuer
     return issuer.jwks()
 
 
-@router.post("/auth/token", summary="Получить токен (client_credentials или password)")
+@router.post("/auth/token", summary="Получить токен (client_credentials или password)", openapi_extra=ANYONE)
 async def token(
     request: Request,
     registry: RegistryDep,
@@ -61,12 +62,30 @@ async def token(
     )
 
 
-@router.get("/me", summary="Кто я")
+@router.get(
+    "/me",
+    summary="Кто я",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.FEDERAL_CONSUMER,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+        Role.SERVICE,
+    ),
+)
 async def me(principal: CurrentPrincipal) -> dict[str, Any]:
     return principal.model_dump(mode="json")
 
 
-@router.post("/accounts", status_code=201, summary="Создать учётную запись")
+@router.post(
+    "/accounts",
+    status_code=201,
+    summary="Создать учётную запись",
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.SCHOOL_CURATOR),
+)
 async def create_account(
     data: AccountIn, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, str]:

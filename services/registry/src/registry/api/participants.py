@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import Role, may
 from mentornet_events.vocabulary import BaseKind
 from mentornet_spine.http import IfMatch
 from registry.api.deps import RegistryDep
@@ -20,21 +21,35 @@ router = APIRouter(tags=["participants"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-@router.post("/schools/{code}/mentors", status_code=201, summary="Внести в базу наставников")
+@router.post(
+    "/schools/{code}/mentors",
+    status_code=201,
+    summary="Внести в базу наставников",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def register_mentor(
     code: str, data: MentorRegistration, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, UUID]:
-    return {"participant_id": await registry.register(principal, code, data)}
+    return {"id": await registry.register(principal, code, data)}
 
 
-@router.post("/schools/{code}/mentees", status_code=201, summary="Внести в базу наставляемых")
+@router.post(
+    "/schools/{code}/mentees",
+    status_code=201,
+    summary="Внести в базу наставляемых",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def register_mentee(
     code: str, data: MenteeRegistration, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, UUID]:
-    return {"participant_id": await registry.register(principal, code, data)}
+    return {"id": await registry.register(principal, code, data)}
 
 
-@router.get("/schools/{code}/participants", summary="Участники баз организации")
+@router.get(
+    "/schools/{code}/participants",
+    summary="Участники баз организации",
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def list_participants(
     code: str,
     principal: CurrentPrincipal,
@@ -47,7 +62,18 @@ async def list_participants(
     return await registry.participants(principal, code, base, person)
 
 
-@router.get("/participants/{participant_id}", summary="Участник")
+@router.get(
+    "/participants/{participant_id}",
+    summary="Участник",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def get_participant(
     participant_id: UUID, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
@@ -56,7 +82,11 @@ async def get_participant(
     return view
 
 
-@router.patch("/participants/{participant_id}", summary="Изменить профиль")
+@router.patch(
+    "/participants/{participant_id}",
+    summary="Изменить профиль",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def update_participant(
     participant_id: UUID,
     changes: ProfileChanges,
@@ -70,19 +100,31 @@ async def update_participant(
     return {"version": version}
 
 
-@router.post("/participants/{participant_id}/consent/{base}/withdraw", summary="Отозвать согласие")
+@router.post(
+    "/participants/{participant_id}/consent/{base}/withdraw",
+    summary="Отозвать согласие",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
+)
 async def withdraw_consent(
     participant_id: UUID, base: BaseKind, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, int]:
     return {"version": await registry.withdraw_consent(principal, participant_id, base)}
 
 
-@router.delete("/participants/{participant_id}", summary="Удалить персональные данные по запросу")
+@router.delete(
+    "/participants/{participant_id}",
+    summary="Удалить персональные данные по запросу",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
+)
 async def erase(participant_id: UUID, principal: CurrentPrincipal, registry: RegistryDep) -> dict[str, int]:
     return {"version": await registry.erase(principal, participant_id)}
 
 
-@router.post("/schools/{code}/import/{base}", summary="Импорт базы из CSV или XLSX (все строки или ни одной)")
+@router.post(
+    "/schools/{code}/import/{base}",
+    summary="Импорт базы из CSV или XLSX (все строки или ни одной)",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def import_base(
     code: str,
     base: BaseKind,

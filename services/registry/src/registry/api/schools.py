@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
+from mentornet_auth.principal import ANYONE, Role, may
 from mentornet_spine.http import IfMatch, versioned
 from registry.api.deps import RegistryDep
 from registry.application.schemas import Headcounts, MunicipalityIn, Reason, SchoolIn
@@ -14,7 +15,12 @@ from registry.application.schemas import Headcounts, MunicipalityIn, Reason, Sch
 router = APIRouter(tags=["schools"])
 
 
-@router.post("/municipalities", status_code=201, summary="Зарегистрировать муниципалитет")
+@router.post(
+    "/municipalities",
+    status_code=201,
+    summary="Зарегистрировать муниципалитет",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
+)
 async def register_municipality(
     data: MunicipalityIn, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, str]:
@@ -22,31 +28,71 @@ async def register_municipality(
     return {"code": data.code}
 
 
-@router.get("/municipalities", summary="Муниципалитеты")
+@router.get(
+    "/municipalities",
+    summary="Муниципалитеты",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def list_municipalities(principal: CurrentPrincipal, registry: RegistryDep) -> list[dict[str, Any]]:
     return await registry.municipalities(principal)
 
 
-@router.post("/schools", status_code=201, summary="Подключить организацию (региональный оператор)")
+@router.post(
+    "/schools",
+    status_code=201,
+    summary="Подключить организацию (региональный оператор)",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
+)
 async def register_school(
     data: SchoolIn, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
     return versioned(response, await registry.register_school(principal, data))
 
 
-@router.post("/schools/applications", status_code=202, summary="Подать заявку на подключение")
+@router.post(
+    "/schools/applications", status_code=202, summary="Подать заявку на подключение", openapi_extra=ANYONE
+)
 async def apply_school(data: SchoolIn, registry: RegistryDep, response: Response) -> dict[str, int]:
     return versioned(response, await registry.register_school(None, data))
 
 
-@router.get("/schools", summary="Организации в пределах доступа")
+@router.get(
+    "/schools",
+    summary="Организации в пределах доступа",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def list_schools(
     principal: CurrentPrincipal, registry: RegistryDep, municipality: str | None = None
 ) -> list[dict[str, Any]]:
     return await registry.schools(principal, municipality)
 
 
-@router.get("/schools/{code}", summary="Организация")
+@router.get(
+    "/schools/{code}",
+    summary="Организация",
+    openapi_extra=may(
+        Role.REGIONAL_OPERATOR,
+        Role.MUNICIPAL_OPERATOR,
+        Role.SCHOOL,
+        Role.SCHOOL_CURATOR,
+        Role.MENTOR,
+        Role.MENTEE,
+    ),
+)
 async def get_school(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
@@ -55,14 +101,14 @@ async def get_school(
     return school
 
 
-@router.post("/schools/{code}/approve", summary="Одобрить заявку")
+@router.post("/schools/{code}/approve", summary="Одобрить заявку", openapi_extra=may(Role.REGIONAL_OPERATOR))
 async def approve(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
     return versioned(response, await registry.approve_school(principal, code, expected))
 
 
-@router.post("/schools/{code}/suspend", summary="Приостановить")
+@router.post("/schools/{code}/suspend", summary="Приостановить", openapi_extra=may(Role.REGIONAL_OPERATOR))
 async def suspend(
     code: str,
     data: Reason,
@@ -74,14 +120,14 @@ async def suspend(
     return versioned(response, await registry.suspend_school(principal, code, data.reason, expected))
 
 
-@router.post("/schools/{code}/resume", summary="Возобновить")
+@router.post("/schools/{code}/resume", summary="Возобновить", openapi_extra=may(Role.REGIONAL_OPERATOR))
 async def resume(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
     return versioned(response, await registry.resume_school(principal, code, expected))
 
 
-@router.post("/schools/{code}/disconnect", summary="Отключить")
+@router.post("/schools/{code}/disconnect", summary="Отключить", openapi_extra=may(Role.REGIONAL_OPERATOR))
 async def disconnect(
     code: str,
     data: Reason,
@@ -93,7 +139,11 @@ async def disconnect(
     return versioned(response, await registry.disconnect_school(principal, code, data.reason, expected))
 
 
-@router.put("/schools/{code}/headcounts", summary="Численность педагогов и обучающихся")
+@router.put(
+    "/schools/{code}/headcounts",
+    summary="Численность педагогов и обучающихся",
+    openapi_extra=may(Role.REGIONAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def headcounts(
     code: str,
     data: Headcounts,
@@ -107,7 +157,11 @@ async def headcounts(
     )
 
 
-@router.post("/schools/{code}/bases/refresh", summary="Ежегодная актуализация баз")
+@router.post(
+    "/schools/{code}/bases/refresh",
+    summary="Ежегодная актуализация баз",
+    openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
+)
 async def refresh(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
@@ -118,20 +172,29 @@ async def refresh(
     "/schools/{code}/credentials",
     status_code=201,
     summary="Выдать учётные данные (секрет показывается один раз)",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
 )
 async def issue_credentials(code: str, principal: CurrentPrincipal, registry: RegistryDep) -> dict[str, str]:
     issued = await registry.issue_credentials(principal, code)
     return {"client_id": issued.client_id, "client_secret": issued.client_secret}
 
 
-@router.get("/schools/{code}/credentials", summary="Учётные данные организации (без секретов)")
+@router.get(
+    "/schools/{code}/credentials",
+    summary="Учётные данные организации (без секретов)",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
+)
 async def list_credentials(
     code: str, principal: CurrentPrincipal, registry: RegistryDep
 ) -> list[dict[str, Any]]:
     return await registry.credentials(principal, code)
 
 
-@router.delete("/schools/{code}/credentials/{client_id}", summary="Отозвать учётные данные")
+@router.delete(
+    "/schools/{code}/credentials/{client_id}",
+    summary="Отозвать учётные данные",
+    openapi_extra=may(Role.REGIONAL_OPERATOR),
+)
 async def revoke_credentials(
     code: str, client_id: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:

@@ -305,6 +305,7 @@ class Registry:
         return dict((await self._visible_school(principal, code))._mapping)
 
     async def schools(self, principal: Principal, municipality: str | None = None) -> list[dict[str, Any]]:
+        """Allowed roles by name: a role not listed (a service, the federal level) reads nothing."""
         if principal.role is Role.FEDERAL_CONSUMER:
             raise AccessDenied("Федеральный уровень получает только обезличенные агрегаты")
         query = select(schools).where(schools.c.region == principal.region)
@@ -312,6 +313,8 @@ class Registry:
             query = query.where(schools.c.municipality == principal.municipality)
         elif principal.role in SCHOOL_ROLES:
             query = query.where(schools.c.code == principal.school)
+        elif principal.role is not Role.REGIONAL_OPERATOR:
+            raise AccessDenied("Список организаций доступен операторам и самим организациям")
         if municipality:
             query = query.where(schools.c.municipality == municipality)
         async with self.reads.connect() as conn:

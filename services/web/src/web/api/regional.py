@@ -118,6 +118,46 @@ async def revoke(
     )
 
 
+Username = Annotated[str, Form(max_length=100)]
+Password = Annotated[str, Form(max_length=200)]
+
+
+async def _account(request: Request, body: dict[str, str], back: str) -> Response:
+    """A sign-in the institute makes; it tells the person the password in person, as curators do."""
+    return await attempt(
+        request,
+        lambda: call(request, "registry", "POST", "/accounts", json=body),
+        f"Учётная запись {body['username']} создана",
+        back,
+    )
+
+
+@router.post("/schools/{code}/curator")
+async def curator_account(
+    request: Request, code: str, _session: Operator, _checked: Checked, username: Username, password: Password
+) -> Response:
+    body = {"username": username.strip(), "password": password, "role": "school_curator", "school": code}
+    return await _account(request, body, f"/schools/{code}/admin")
+
+
+@router.post("/municipal-operators")
+async def municipal_account(
+    request: Request,
+    _session: Operator,
+    _checked: Checked,
+    municipality: Annotated[str, Form(max_length=32)],
+    username: Username,
+    password: Password,
+) -> Response:
+    body = {
+        "username": username.strip(),
+        "password": password,
+        "role": "municipal_operator",
+        "municipality": municipality,
+    }
+    return await _account(request, body, "/schools")
+
+
 @router.get("/broadcasts")
 async def broadcasts(request: Request, session: Session = Depends(role(*OPERATORS))) -> Response:
     municipalities = await call(request, "registry", "GET", "/municipalities")
