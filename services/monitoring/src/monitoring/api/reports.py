@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from mentornet_auth import Principal, Role
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import may
+from mentornet_events.envelope import CODE_PATTERN
 from monitoring.api.deps import MonitoringDep
 from monitoring.api.indicators import PeriodQuery
 from monitoring.application.monitoring import Monitoring
@@ -22,7 +23,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 LevelQuery = Query(description="school — организация, municipality — муниципалитет, region — регион")
 CodeQuery = Query(
-    default=None, max_length=32, description="Код организации или муниципалитета (для region не нужен)"
+    default=None,
+    max_length=32,
+    pattern=CODE_PATTERN,
+    description="Код организации или муниципалитета (для region не нужен)",
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

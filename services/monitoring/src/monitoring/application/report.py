@@ -20,6 +20,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -181,7 +182,8 @@ def title(report: YearlyReport) -> str:
 def scope_caption(report: YearlyReport) -> str:
     if report.level == "region" and report.region_name:
         return report.region_name
-    return f"{LEVEL_RU[report.level]} {report.code}"
+    kind = "school" if report.level == "school" else "municipality"
+    return f"{LEVEL_RU[report.level]} {name_of(report, kind, report.code)}"
 
 
 def as_of_caption(as_of: dict[str, int]) -> str:
@@ -322,8 +324,9 @@ def _unit(code: str) -> str:
 
 
 def name_of(report: YearlyReport, kind: str, code: str) -> str:
-    """A municipality's or a school's public name; its code while the name is not known yet."""
-    return report.names.get(kind, {}).get(code) or _unit(code)
+    """A municipality's or a school's public name; its code while the name is not known yet
+    (without the control characters XLSX cannot hold: a stored name never breaks a report)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", report.names.get(kind, {}).get(code) or _unit(code))
 
 
 # -- XLSX -----------------------------------------------------------------------------------------
