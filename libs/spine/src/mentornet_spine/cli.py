@@ -134,8 +134,8 @@ def up(
         for spec in specs:
             port = spec.port + port_offset
             env = (
-                os.environ
-                | spec.extra_env
+                spec.extra_env  # the embedded system's defaults, which the environment overrides
+                | os.environ
                 | addresses
                 | {
                     "MENTORNET_SERVICE": spec.name,

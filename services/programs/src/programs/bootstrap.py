@@ -30,6 +30,8 @@ SPEC = ServiceSpec(
     port=8102,
     description="programmes, matching and pairs, roadmaps, meetings and feedback",
     consumers={"programs-eligibility": ("registry",)},
+    # on a laptop (and in the demo) an item past its due date shows as overdue within a minute
+    extra_env={"PROGRAMS_OVERDUE_CHECK_EVERY": "60"},
 )
 MIGRATIONS = MigrationSet(
     Path(__file__).parent / "adapters" / "migrations" / "versions", "programs_alembic_version"
