@@ -125,6 +125,11 @@ def _event_headers(spec: EventSpec) -> dict[str, Any]:
             "Mentornet-Schema-Version": _header(
                 "The envelope's schema_version, as text", const=str(spec.version)
             ),
+            "Mentornet-Position": _header(
+                "The event's position in its service's store, as text: how far the stream holds "
+                "what the store committed (the relay reconciles a stream that lost its tail)",
+                pattern="^[0-9]+$",
+            ),
             **_trace_headers(),
         },
         "required": ["Nats-Msg-Id", "Mentornet-Type", "Mentornet-Schema-Version"],

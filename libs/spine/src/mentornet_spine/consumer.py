@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,7 +24,9 @@ from faststream.middlewares import AckPolicy as FastStreamAckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, DeliverPolicy
+from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,13 +93,15 @@ def register_consumer(
     settings: ConsumerSettings | None = None,
     catalogue: Catalogue = CATALOGUE,
     inbox_prefix: str = "_INBOX",
-) -> None:
-    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream.
+) -> list[tuple[str, ConsumerConfig]]:
+    """Subscribe ``handler`` to each of its source streams with one durable consumer per stream;
+    returns (stream, config) of each, for ``restore_consumers``.
 
     Pulled messages arrive under ``inbox_prefix`` (the subscriber's own option: faststream does not
     take the connection's), which the service's NATS user may subscribe to.
     """
     cfg = settings or ConsumerSettings()
+    made: list[tuple[str, ConsumerConfig]] = []
     for source in handler.sources:
         # JetStream sends only the event types the handler applies (the rest would cost a delivery,
         # a decode and an ack each); a source none of whose types it wants is read whole, as before.
@@ -106,20 +110,22 @@ def register_consumer(
             for spec in catalogue
             if spec.service == source and spec.name in handler.event_types
         )
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=cfg.max_deliver,
+            ack_wait=cfg.ack_wait_s,
+            max_ack_pending=cfg.batch_size * 8,
+            filter_subjects=wanted,
+        )
+        made.append((subjects.stream(source), replace(config, durable_name=handler.name)))
         subscriber = broker.subscriber(
             subjects.service_wildcard(source),
             stream=JStream(subjects.stream(source), declare=False),
             durable=handler.name,
             pull_sub=PullSub(batch_size=cfg.batch_size, timeout=cfg.fetch_timeout_s, batch=True),
             inbox_prefix=f"{inbox_prefix}.".encode(),
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                max_deliver=cfg.max_deliver,
-                ack_wait=cfg.ack_wait_s,
-                max_ack_pending=cfg.batch_size * 8,
-                filter_subjects=wanted,
-            ),
+            config=config,
             ack_policy=FastStreamAckPolicy.MANUAL,
             decoder=_raw_bodies,  # handle_messages parses the envelopes itself
             title=f"{handler.name}:{source}",
@@ -130,6 +136,26 @@ def register_consumer(
             await handle_messages(broker, engine, handler, subjects, cfg, message.raw_message, catalogue)
             if cfg.linger_s and len(message.raw_message) < cfg.batch_size // 4:
                 await asyncio.sleep(cfg.linger_s)
+
+    return made
+
+
+async def restore_consumers(js: JetStreamContext, consumers: list[tuple[str, ConsumerConfig]]) -> int:
+    """Create again a durable consumer its stream lost (the stream recreated after a broker's data
+    loss): the subscription pulls by the durable's name, so it resumes, and reads the stream from
+    its start — what was applied before is a duplicate to the processed-events records."""
+    restored = 0
+    for stream, config in consumers:
+        try:
+            await js.consumer_info(stream, str(config.durable_name))
+        except NotFoundError:
+            try:
+                await js.add_consumer(stream, config)
+            except NotFoundError:
+                continue  # the stream itself is missing: its relay or provisioner creates it
+            log.warning("durable consumer %s on %s was missing: created again", config.durable_name, stream)
+            restored += 1
+    return restored
 
 
 async def handle_messages(

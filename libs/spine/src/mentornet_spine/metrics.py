@@ -32,3 +32,7 @@ events_relayed = meter.create_counter("mentornet.outbox.relayed", description="E
 events_parked = meter.create_counter(
     "mentornet.outbox.parked", description="Events the relay could not publish and dead-lettered"
 )
+events_rewound = meter.create_counter(
+    "mentornet.outbox.rewound",
+    description="Committed events published again because the stream had lost them (reconciliation)",
+)

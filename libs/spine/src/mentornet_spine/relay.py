@@ -15,15 +15,19 @@ what got in before that check or under another limit, so one event never stops e
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import APIError
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 from opentelemetry import propagate, trace
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -53,12 +57,20 @@ class Unpublishable(Exception):
     """An event JetStream will never take as it is; retrying would stop the stream for good."""
 
 
-def message_headers(envelope: Envelope, span: trace.Span | None = None) -> dict[str, str]:
+#: the event's position in its service's store: what reconciliation compares the stream with
+POSITION_HEADER = "Mentornet-Position"
+
+
+def message_headers(
+    envelope: Envelope, span: trace.Span | None = None, position: int | None = None
+) -> dict[str, str]:
     headers = {
         "Nats-Msg-Id": str(envelope.event_id),
         "Mentornet-Type": envelope.type,
         "Mentornet-Schema-Version": str(envelope.schema_version),
     }
+    if position is not None:
+        headers[POSITION_HEADER] = str(position)
     if span is not None and span.is_recording():
         propagate.inject(headers, context=trace.set_span_in_context(span))
     else:  # tracing off here: pass on the context the event was appended in
@@ -88,6 +100,8 @@ class OutboxRelay:
         ack_timeout: float = 10.0,
         name: str = "jetstream",
         service: str = "service",
+        reconcile_every_s: float = 60.0,
+        provision: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.engine = engine
         self.reader = reader(engine)
@@ -101,6 +115,11 @@ class OutboxRelay:
         self.service = service
         self._wake = asyncio.Event()
         self._position: int | None = None
+        self.reconcile_every_s = reconcile_every_s
+        #: creates the streams when one has vanished (None where a provisioner job owns them)
+        self.provision = provision
+        #: while a repair republishes: up to which position, and the suffix of their message ids
+        self._repair: tuple[int, str] | None = None
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
@@ -185,7 +204,11 @@ class OutboxRelay:
             try:
                 subject = self.catalogue.spec(envelope.type).subject(self.subjects)
                 data = envelope_to_json(envelope)
-                headers = message_headers(envelope, span)
+                headers = message_headers(envelope, span, row.position)
+                if self._repair is not None and row.position <= self._repair[0]:
+                    # published before and maybe dropped from the stream in the repair: the
+                    # duplicate window still knows the plain id and would drop it again
+                    headers["Nats-Msg-Id"] = f"{headers['Nats-Msg-Id']}:{self._repair[1]}"
                 limit = self.max_message_bytes()
                 size = len(data) + sum(len(k) + len(v) + 4 for k, v in headers.items())
                 if size > limit:  # nats-py would fail it unsent and leave its ack future waiting
@@ -270,6 +293,160 @@ class OutboxRelay:
             if moved.rowcount == 0 and await self._checkpoint(conn) == 0:
                 await conn.execute(insert(table).values(relay=self.name, position=position))
 
+    async def _stream(self) -> str | None:
+        """The stream this store's events go to: the one of the service whose events it holds."""
+        async with self.reader.connect() as conn:
+            last = await conn.scalar(select(events.c.type).order_by(events.c.position.desc()).limit(1))
+        if last is None:
+            return None
+        try:
+            return self.subjects.stream(self.catalogue.spec(last).service)
+        except UnknownEventType:
+            return None
+
+    async def _stream_state(self, stream: str) -> Any | None:
+        try:
+            return (await self.js.stream_info(stream)).state
+        except NotFoundError:
+            if self.provision is None:
+                log.error(
+                    "relay %s: the stream %s is missing; its provisioner must create it", self.name, stream
+                )
+                return None
+            log.warning("relay %s: the stream %s is missing: creating it", self.name, stream)
+            await self.provision()
+            return (await self.js.stream_info(stream)).state
+
+    async def _position_at(self, stream: str, seq: int) -> int | None:
+        """The store position the stream's message ``seq`` carries (None: deleted, or no header)."""
+        try:
+            msg = await self.js.get_msg(stream, seq)
+        except (NotFoundError, BadRequestError):
+            return None
+        raw = (msg.headers or {}).get(POSITION_HEADER)
+        return int(raw) if raw and raw.isdigit() else None
+
+    async def _published_up_to(self, conn: AsyncConnection, position: int) -> int:
+        """How many events the stream must hold up to ``position``: committed and not parked."""
+        parked = select(relay_parked.c.position).where(relay_parked.c.relay == self.name)
+        count = await conn.scalar(
+            select(func.count()).where(events.c.position <= position, events.c.position.not_in(parked))
+        )
+        return int(count or 0)
+
+    async def intact_up_to(self) -> tuple[str, int, int] | None:
+        """(stream, the last position up to which it holds every committed event in order, the
+        sequence of that message, 0 if none); None when there is nothing to judge (nothing
+        committed, no stream, messages without positions).
+
+        The stream holds the store's events in position order, once each, so its message at
+        ``first_seq + k`` must carry the position of the (k+1)-th published event: a binary search
+        over the sequences finds the first that does not.
+        """
+        stream = await self._stream()
+        state = None if stream is None else await self._stream_state(stream)
+        if stream is None or state is None:
+            return None
+        if not state.messages:
+            return stream, 0, 0
+        first, last = state.first_seq, state.last_seq
+        deleted = await self._deleted(stream) if state.num_deleted else []
+
+        async def holds(seq: int) -> bool | None:
+            position = await self._position_at(stream, seq)
+            if position is None:
+                return False if seq != last else None
+            held = seq - first + 1 - bisect.bisect_left(deleted, seq)  # messages up to seq
+            async with self.reader.connect() as conn:
+                return await self._published_up_to(conn, position) == held
+
+        whole = await holds(last)
+        if whole is None:
+            return None  # an older release's messages: nothing to compare
+        if whole:
+            return stream, await self._position_at(stream, last) or 0, last
+        lo, hi = first - 1, last  # holds(lo) (or lo before the first), not holds(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if await holds(mid):
+                lo = mid
+            else:
+                hi = mid
+        if lo < first:
+            return stream, 0, 0
+        return stream, await self._position_at(stream, lo) or 0, lo
+
+    async def _deleted(self, stream: str) -> list[int]:
+        """The sequences deleted inside the stream (a repair's, a loss's): nats-py's stream_info
+        does not ask for them, so the JetStream API is asked directly."""
+        js: Any = self.js
+        answer = await js._nc.request(
+            f"{js._prefix}.STREAM.INFO.{stream}", json.dumps({"deleted_details": True}).encode(), timeout=5
+        )
+        return sorted(int(seq) for seq in json.loads(answer.data).get("state", {}).get("deleted") or [])
+
+    async def reconcile(self) -> int:
+        """Compare the stream with the store; where it lacks committed events (lost after its
+        ack, truncated, recreated empty), put it back in commit order: drop what follows the
+        intact part and publish again from the first missing event. Returns how many events.
+
+        The store is the source of truth: JetStream acknowledges before it syncs to disk, so a
+        broker can lose what it acknowledged (Jepsen, NATS 2.12.1). What the stream held after
+        the gap is published again in its place (consumers drop what they applied already).
+        """
+        found = await self.intact_up_to()
+        if found is None:
+            return 0
+        stream, intact, intact_seq = found
+        async with self.statements.connect() as conn:
+            checkpoint = await self._checkpoint(conn)
+        if intact >= checkpoint:
+            if intact > checkpoint:  # acknowledged before a crash kept the checkpoint behind
+                await self._advance(intact)
+                self._position = intact
+            return 0
+        async with self.statements.connect() as conn:
+            missing = await self._published_up_to(conn, checkpoint) - await self._published_up_to(
+                conn, intact
+            )
+        if missing <= 0:
+            return 0
+        log.warning(
+            "relay %s: the stream %s holds every event only up to position %s, %s were acknowledged "
+            "up to %s: publishing %s events again",
+            self.name,
+            stream,
+            intact,
+            self.service,
+            checkpoint,
+            missing,
+        )
+        state = (await self.js.stream_info(stream)).state
+        if intact_seq == 0:
+            await self.js.purge_stream(stream)
+        else:
+            for seq in range(intact_seq + 1, state.last_seq + 1):
+                with contextlib.suppress(NotFoundError, BadRequestError):  # a sequence the loss took
+                    await self.js.delete_msg(stream, seq)
+        self._repair = (checkpoint, f"r{time.time_ns()}")
+        await self.rewind(intact)
+        metrics.events_rewound.add(missing, {"relay": self.name})
+        return missing
+
+    async def rewind(self, position: int) -> None:
+        """Publish again everything after ``position`` (an operator's repair: ``mentornet relay
+        --from``); events the stream still holds are dropped by its duplicate window."""
+        async with self.engine.begin() as conn:
+            moved = await conn.execute(
+                update(relay_checkpoints)
+                .where(relay_checkpoints.c.relay == self.name)
+                .values(position=position)
+            )
+            if moved.rowcount == 0:
+                await conn.execute(insert(relay_checkpoints).values(relay=self.name, position=position))
+        self._position = position
+        self.wake()
+
     def wake(self) -> None:
         """Something was appended: poll soon (called by the store; safe from any task)."""
         self._wake.set()
@@ -289,8 +466,13 @@ class OutboxRelay:
         """
         pause = idle_sleep
         error_pause = idle_sleep
+        reconciled_at = -math.inf  # at start, then every reconcile_every_s: in this task, so a
+        # rewind never races a batch that would move the checkpoint forward again
         while not stop.is_set():
             try:
+                if time.monotonic() - reconciled_at >= self.reconcile_every_s:
+                    await self.reconcile()
+                    reconciled_at = time.monotonic()
                 sent = await self.relay_once()
             except Exception as error:  # the broker or the database is away: wait longer each time
                 log.warning("outbox relay error: %r; retrying in %.2fs", error, error_pause)

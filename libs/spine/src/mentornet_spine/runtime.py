@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from faststream.nats import NatsBroker
+from faststream.nats import ConsumerConfig, NatsBroker
 from nats.aio.client import Client
 from sqlalchemy import text
 
-from mentornet_spine.consumer import ConsumerSettings, register_consumer
+from mentornet_spine.consumer import ConsumerSettings, register_consumer, restore_consumers
 from mentornet_spine.db import make_engine
 from mentornet_spine.handlers import TransactionalHandler
 from mentornet_spine.migrate import MigrationSet, migrate
@@ -63,8 +63,10 @@ class ServiceRuntime:
         consumer_settings = consumer_settings or ConsumerSettings(
             ack_wait_s=settings.consumer_ack_wait, linger_s=settings.consumer_linger
         )
+        #: each durable consumer's stream and config, to create it again if its stream lost it
+        self.consumers: list[tuple[str, ConsumerConfig]] = []
         for handler in self.handlers:
-            register_consumer(
+            self.consumers += register_consumer(
                 self.broker,
                 self.engine,
                 handler,
@@ -74,6 +76,8 @@ class ServiceRuntime:
             )
         #: run after migrations and before serving (e.g. bootstrap data)
         self.on_start: list[Callable[[], Awaitable[None]]] = []
+        if self.consumers:
+            self.every(settings.relay_reconcile_every, self._restore_consumers, "restore-consumers")
         #: run first when stopping (e.g. a service's own background tasks)
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._nc: Client | None = None
@@ -110,6 +114,9 @@ class ServiceRuntime:
 
         self.on_start.append(start)
 
+    async def _restore_consumers(self) -> int:
+        return await restore_consumers(self._nc.jetstream(), self.consumers) if self._nc else 0
+
     async def start(self) -> None:
         await migrate(self.engine, *self.migrations)
         for handler in self.handlers:
@@ -121,7 +128,20 @@ class ServiceRuntime:
         js = self._nc.jetstream()
         if self.settings.provision_streams:
             await ensure_streams(js, self.subjects, self.settings.stream_replicas)
-        self.relay = OutboxRelay(self.engine, js, self.subjects, service=self.settings.service)
+        provision = None
+        if self.settings.provision_streams:
+
+            async def provision() -> None:
+                await ensure_streams(js, self.subjects, self.settings.stream_replicas)
+
+        self.relay = OutboxRelay(
+            self.engine,
+            js,
+            self.subjects,
+            service=self.settings.service,
+            reconcile_every_s=self.settings.relay_reconcile_every,
+            provision=provision,
+        )
         self.store.on_appended.append(self.relay.wake)
         self._stop.clear()
         self._relay_task = asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")

@@ -41,6 +41,10 @@ class SpineSettings(BaseSettings):
     region_name: str = Field(default="Иркутская область", validation_alias="MENTORNET_REGION_NAME")
     timezone: str = Field(default="Asia/Irkutsk", validation_alias="MENTORNET_TIMEZONE")
     host: str = Field(default="127.0.0.1", validation_alias="HOST")
+    #: seconds between the relay's comparisons of its stream with the store (broker data loss)
+    relay_reconcile_every: float = Field(
+        default=60.0, gt=0, validation_alias="MENTORNET_RELAY_RECONCILE_EVERY"
+    )
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "MENTORNET_PORT"))
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     otel_console: bool = Field(default=False, validation_alias="MENTORNET_OTEL_CONSOLE")

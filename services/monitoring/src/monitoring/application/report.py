@@ -326,7 +326,7 @@ def _unit(code: str) -> str:
 def name_of(report: YearlyReport, kind: str, code: str) -> str:
     """A municipality's or a school's public name; its code while the name is not known yet
     (without the control characters XLSX cannot hold: a stored name never breaks a report)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", report.names.get(kind, {}).get(code) or _unit(code))
+    return str(ILLEGAL_CHARACTERS_RE.sub("", report.names.get(kind, {}).get(code) or _unit(code)))
 
 
 # -- XLSX -----------------------------------------------------------------------------------------
