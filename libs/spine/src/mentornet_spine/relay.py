@@ -358,7 +358,7 @@ class OutboxRelay:
                 return False if seq != last else None
             held = seq - first + 1 - bisect.bisect_left(deleted, seq)  # messages up to seq
             async with self.reader.connect() as conn:
-                return await self._published_up_to(conn, position) == held
+                return bool(await self._published_up_to(conn, position) == held)
 
         whole = await holds(last)
         if whole is None:
