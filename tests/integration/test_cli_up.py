@@ -208,7 +208,13 @@ def test_up_status_replay_and_clean_stop(system: System) -> None:
     root = f"UP{system.nats_port}"
     assert f"{root}_PROGRAMS" in status.stdout
     assert "sample-event-counts" in status.stdout
-    assert "sample" in status.stdout  # its outbox backlog row
+    # committed 5, relayed to 5, the stream holds all 5, nothing waiting or parked
+    assert re.search(r"sample\W+5\W+5\W+5\W+0\W+0", status.stdout), status.stdout
+    assert "Applied downstream" in status.stdout
+    again = system.cli("relay", "sample", "--from", "0")
+    assert again.returncode == 0 and "publishes again from position 1 (5 events)" in again.stdout, again
+    time.sleep(1.0)  # the stream's duplicate window drops the five: nothing changes
+    assert _wait_applied(system, 5) == body
 
     replayed = system.cli("replay", "sample")
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr

@@ -13,9 +13,11 @@ from typing import Annotated
 
 import httpx
 import typer
+from nats.js import JetStreamContext
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import func, select
 
 from mentornet_events import Subjects
 from mentornet_simulator.cli import register as _register_simulator
@@ -28,6 +30,7 @@ from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import ensure_streams
+from mentornet_spine.tables import events, processed_events
 
 app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
 console = Console()
@@ -293,17 +296,50 @@ async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> No
                 str(c.num_redelivered),
                 str(active or "-"),
             )
-    await nc.close()
     console.print(streams)
     console.print(consumers)
-    backlog = Table("service", "outbox backlog", "parked", title="Outbox")
+    try:
+        await _outboxes(js, subjects, databases)
+    finally:
+        await nc.close()
+
+
+async def _outboxes(js: JetStreamContext, subjects: Subjects, databases: dict[str, str]) -> None:
+    """Per service: committed, relayed, what its stream holds intact, and what each of its
+    consumers applied — the store is the truth the stream and the projections are checked against."""
+    backlog = Table(
+        "service", "committed", "relayed to", "in stream up to", "outbox backlog", "parked", title="Outbox"
+    )
+    applied = Table("service", "consumer", "stream", "applied up to seq", title="Applied downstream")
     parked = Table("service", "position", "event", "type", "parked at", "reason", title="Parked by the relay")
     for service, db_url in sorted(databases.items()):
         engine = make_engine(db_url)
         try:
             relay = OutboxRelay(engine, js, subjects, service=service)
             held = await relay.parked()
-            backlog.add_row(service, str(await relay.backlog()), f"[red]{len(held)}[/]" if held else "0")
+            async with engine.connect() as conn:
+                committed = await conn.scalar(select(func.max(events.c.position))) or 0
+                relayed = await relay.checkpoint(conn)
+                reads = await conn.execute(
+                    select(
+                        processed_events.c.consumer,
+                        func.max(processed_events.c.stream_sequence),
+                    ).group_by(processed_events.c.consumer)
+                )
+                for consumer, sequence in reads:
+                    applied.add_row(service, consumer, "", str(sequence))
+            intact = await relay.intact_up_to()
+            shown = "—" if intact is None else str(intact[1])
+            if intact is not None and intact[1] < relayed:
+                shown = f"[red]{intact[1]} (lost after it: reconciled by the relay)[/]"
+            backlog.add_row(
+                service,
+                str(committed),
+                str(relayed),
+                shown,
+                str(await relay.backlog()),
+                f"[red]{len(held)}[/]" if held else "0",
+            )
             for row in held:
                 parked.add_row(
                     service,
@@ -314,12 +350,48 @@ async def _status(url: str, subjects: Subjects, databases: dict[str, str]) -> No
                     row["reason"],
                 )
         except Exception as error:
-            backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]", "-")
+            backlog.add_row(service, f"[red]{type(error).__name__}: {error}[/]", "-", "-", "-", "-")
         finally:
             await engine.dispose()
     console.print(backlog)
+    if applied.row_count:
+        console.print(applied)
     if parked.row_count:
         console.print(parked)
+
+
+@app.command("relay")
+def relay_from(
+    service: Annotated[str, typer.Argument(help="The service whose events to publish again")],
+    position: Annotated[
+        int, typer.Option("--from", min=0, help="Publish again every event after this position")
+    ],
+    data_dir: DataDir = Path(".data"),
+    database: Annotated[
+        str | None, typer.Option(help="The service's database URL (default: its .data file)")
+    ] = None,
+    nats_url: NatsUrl = None,
+    root: Root = "mentornet",
+) -> None:
+    """An operator's repair: the service's relay publishes again everything after POSITION (the
+    stream's duplicate window drops what it still holds). The service picks it up at once."""
+    db_url = database or _databases(data_dir, []).get(service)
+    if not db_url:
+        raise typer.BadParameter(f"no database for {service}: pass --database")
+    asyncio.run(_relay_from(_nats_url(nats_url), Subjects(root), service, db_url, position))
+
+
+async def _relay_from(url: str, subjects: Subjects, service: str, db_url: str, position: int) -> None:
+    nc = await connect(SpineSettings(), url, connect_timeout=5, max_reconnect_attempts=1)
+    engine = make_engine(db_url)
+    try:
+        relay = OutboxRelay(engine, nc.jetstream(), subjects, service=service)
+        await relay.rewind(position)
+        waiting = await relay.backlog()
+        console.print(f"{service}: the relay publishes again from position {position + 1} ({waiting} events)")
+    finally:
+        await engine.dispose()
+        await nc.close()
 
 
 def _find_projections(name: str) -> list[tuple[ServiceSpec, Projection]]:

@@ -127,6 +127,10 @@ class OutboxRelay:
         )
         return int(value or 0)
 
+    async def checkpoint(self, conn: AsyncConnection) -> int:
+        """The position up to which JetStream acknowledged everything."""
+        return await self._checkpoint(conn)
+
     async def backlog(self) -> int:
         """Events committed and not yet acknowledged by JetStream."""
         async with self.reader.connect() as conn:
