@@ -31,7 +31,7 @@ from mentornet_events.vocabulary import DeficitArea, QualificationCategory
 from mentornet_simulator.plan import Act, Mentee, Mentor, RegionPlan, SchoolPlan, Step
 
 TOKEN_REFRESH_S = 600.0  # tokens live 15 minutes
-RETRIES = 6
+RETRIES = 10  # backoff up to 5 s: about half a minute, a service's restart included
 ELIGIBILITY_WAIT_S = 120.0  # the programs service learns of imported people from the registry's events
 
 
@@ -65,6 +65,8 @@ class RunResult:
     seconds: float = 0.0
     retries: int = 0
     by_act: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: every 500 a service answered (retried or not): a fault must never surface as one
+    server_errors: list[str] = field(default_factory=list)
 
     @property
     def steps_per_s(self) -> float:
@@ -98,6 +100,7 @@ class Api:
         self.concurrency = concurrency
         self.sessions: dict[str, aiohttp.ClientSession] = {}
         self.retries = 0
+        self.server_errors: list[str] = []
 
     def _session(self, service: str) -> aiohttp.ClientSession:
         if service not in self.sessions:
@@ -139,11 +142,14 @@ class Api:
                     method, path, headers=sent, json=json, data=body
                 ) as response:
                     answer = Answer(response.status, await response.read())
+                    later = response.status == 409 and "Retry-After" in response.headers
             except (aiohttp.ClientError, TimeoutError):
                 if attempt == RETRIES - 1:
                     raise
             else:
-                if answer.status_code < 500 and answer.status_code != 429:
+                if answer.status_code == 500:
+                    self.server_errors.append(f"{service} {method} {path}: {answer.text[:300]}")
+                if answer.status_code < 500 and answer.status_code != 429 and not later:
                     answer.retried = bool(attempt) and answer.status_code == 409
                     return answer
                 if attempt == RETRIES - 1:
@@ -257,6 +263,29 @@ class SchoolRun:
         headers = {"Idempotency-Key": f"{self.key_prefix}-{key}"} if key else {}
         return await self.api.call(service, method, path, await self.token.get(), headers=headers, **kw)
 
+    async def _created(
+        self,
+        answer: Answer,
+        path: str,
+        key: str,
+        body: dict[str, Any],
+        find: Callable[[], Awaitable[dict[str, Any] | None]],
+        what: str,
+    ) -> dict[str, Any]:
+        """What a create made, also when the service died before answering (kill -9): its retry
+        then meets "already exists" or a key still in flight; the thing is looked up, and sent
+        again (under a fresh key) only if it does not exist."""
+        for again in range(RETRIES):
+            made = _ok(answer, what)
+            if isinstance(made, dict) and "id" in made:
+                return made
+            found = await find()
+            if found is not None:
+                return found
+            await asyncio.sleep(1.0)
+            answer = await self.call("programs", "POST", path, key=f"{key}-again-{again}", json=body)
+        raise SimulationError(f"{what}: neither made nor found after {RETRIES} tries")
+
     async def run(self) -> None:
         for n, step in enumerate(self.school.steps):
             began = time.monotonic()
@@ -307,8 +336,14 @@ class SchoolRun:
         await self._resolve_participants()  # the bases are in: their ids, for the pairs
         title, starts_on = step.args
         body = {"title": title, "form": "teacher_teacher", "starts_on": str(starts_on), "curator": "куратор"}
-        answer = _ok(await self.call("programs", "POST", "/programmes", key=str(n), json=body), "launch")
-        self.programme = answer["id"]
+
+        async def made() -> dict[str, Any] | None:
+            path = f"/programmes?school={self.school.code}"
+            listed = _ok(await self.call("programs", "GET", path), "programmes")
+            return next((p for p in listed if p["title"] == title and p["starts_on"] == str(starts_on)), None)
+
+        first = await self.call("programs", "POST", "/programmes", key=str(n), json=body)
+        self.programme = (await self._created(first, "/programmes", str(n), body, made, "launch"))["id"]
 
     async def do_document(self, n: int, step: Step) -> None:
         number, dated = step.args
@@ -341,7 +376,23 @@ class SchoolRun:
             attempt += 1
             await asyncio.sleep(0.5)
             waited += 0.5
-        self.pairs[int(str(index))] = _ok(answer, f"{self.school.code} pair {index}")["id"]
+
+        async def formed() -> dict[str, Any] | None:
+            listed = _ok(await self.call("programs", "GET", path), "pairs")
+            return next(
+                (
+                    p
+                    for p in listed
+                    if [str(m) for m in p["mentor_ids"]] == body["mentor_ids"]
+                    and [str(m) for m in p["mentee_ids"]] == body["mentee_ids"]
+                ),
+                None,
+            )
+
+        made = await self._created(
+            answer, path, f"{n}-{attempt}", body, formed, f"{self.school.code} pair {index}"
+        )
+        self.pairs[int(str(index))] = made["id"]
 
     async def do_roadmap(self, n: int, step: Step) -> None:
         (index,) = step.args
@@ -370,9 +421,14 @@ class SchoolRun:
         index, held, kind, on = step.args
         pair = self.pairs[int(str(index))]
         body = {"kind": kind, "mode": "in_person", "held_on": str(on)}
-        answer = _ok(
-            await self.call("programs", "POST", f"/pairs/{pair}/meetings", key=str(n), json=body), "meeting"
-        )
+
+        async def recorded() -> dict[str, Any] | None:
+            view = _ok(await self.call("programs", "GET", f"/pairs/{pair}"), "pair")
+            return next((m for m in view["meetings"] if m["kind"] == kind and m["held_on"] == str(on)), None)
+
+        path = f"/pairs/{pair}/meetings"
+        first = await self.call("programs", "POST", path, key=str(n), json=body)
+        answer = await self._created(first, path, str(n), body, recorded, "meeting")
         self.meetings[(int(str(index)), int(str(held)))] = answer["id"]
 
     async def do_feedback(self, n: int, step: Step) -> None:
@@ -471,6 +527,7 @@ class Runner:
         finally:
             self.result.seconds = time.monotonic() - began
             self.result.retries = self.api.retries
+            self.result.server_errors = list(self.api.server_errors)
             await self.api.aclose()
         return self.result
 

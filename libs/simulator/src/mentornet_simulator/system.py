@@ -35,6 +35,7 @@ class Process:
     port: int
     popen: subprocess.Popen[bytes]
     schema: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +47,8 @@ class System:
     root: str = field(default_factory=lambda: f"sim{secrets.token_hex(5)}")
     operator_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: the streams' replicas (3 on a cluster of three)
+    replicas: int = 1
     #: a service's command instead of ``python -m mentornet_spine.serve <name>`` (a profiler around it)
     commands: dict[str, list[str]] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
@@ -67,9 +70,9 @@ class System:
 
     async def start(self, wait_s: float = 90.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        nc = await nats.connect(self.nats_url)
+        nc = await nats.connect(servers=self.nats_url.split(","))  # one node or a cluster's
         try:
-            await ensure_streams(nc.jetstream(), self.subjects)
+            await ensure_streams(nc.jetstream(), self.subjects, self.replicas)
         finally:
             await nc.close()
         ports = {name: free_port() for name in self.services}
@@ -83,6 +86,7 @@ class System:
                 "MENTORNET_DATA_DIR": str(self.data_dir.resolve()),
                 "REGISTRY_BOOTSTRAP_PASSWORD": self.operator_password,
                 "PORT": str(ports[name]),
+                "MENTORNET_STREAM_REPLICAS": str(self.replicas),
             }
             schema = None
             if self.postgres_url:
@@ -91,12 +95,24 @@ class System:
             else:
                 env["DATABASE_URL"] = f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
                 env.pop("DATABASE_SCHEMA", None)
-            self.processes[name] = Process(name, ports[name], self._spawn(name, env), schema)
+            self.processes[name] = Process(name, ports[name], self._spawn(name, env), schema, env)
         for process in self.processes.values():  # started together: most of a start is imports
             await self._healthy(process, wait_s)
 
-    def _spawn(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (self.data_dir / f"{name}.log").open("wb") as log:
+    async def kill(self, name: str) -> None:
+        """kill -9: the service dies wherever it is (mid-batch, mid-request)."""
+        process = self.processes[name]
+        process.popen.kill()
+        await asyncio.to_thread(process.popen.wait)
+
+    async def respawn(self, name: str, wait_s: float = 90.0) -> None:
+        """Start a killed service again, as an orchestrator would, and wait until it is healthy."""
+        process = self.processes[name]
+        process.popen = self._spawn(name, process.env, append=True)
+        await self._healthy(process, wait_s)
+
+    def _spawn(self, name: str, env: dict[str, str], append: bool = False) -> subprocess.Popen[bytes]:
+        with (self.data_dir / f"{name}.log").open("ab" if append else "wb") as log:
             return subprocess.Popen(
                 self.commands.get(name, [sys.executable, "-m", "mentornet_spine.serve", name]),
                 env=env,
@@ -141,7 +157,7 @@ class System:
             for process in self.processes.values():
                 if process.schema:
                     await drop_schema(self.postgres_url, process.schema)
-        nc = await nats.connect(self.nats_url)
+        nc = await nats.connect(servers=self.nats_url.split(","))  # one node or a cluster's
         try:
             await delete_streams(nc.jetstream(), self.subjects)
         finally:

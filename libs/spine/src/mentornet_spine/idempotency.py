@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
@@ -21,10 +22,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mentornet_auth import InvalidToken
 from mentornet_auth.fastapi import Authenticator
 from mentornet_spine.db import is_sqlite, statement_reads
+from mentornet_spine.outage import is_outage
 from mentornet_spine.tables import UTCDateTime
 
+log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
+DATABASE_AWAY = JSONResponse(
+    {"detail": "База данных временно недоступна, повторите запрос"},
+    status_code=503,
+    headers={"Retry-After": "1"},
+)
 KEEP = timedelta(hours=24)
+#: a key whose first request has no answer after this long was held by a process that died
+#: (kill -9 between the claim and the answer): its retry may run the command again
+LEASE = timedelta(seconds=60)
 
 
 def idempotency_table(metadata: MetaData, name: str) -> Table:
@@ -62,8 +73,15 @@ class IdempotencyMiddleware:
         body = await _body(receive)
         target = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n"
         digest = hashlib.sha256(target.encode() + body).hexdigest()
-        if not await self._claim(key, subject, digest):
-            await (await self._replay(key, subject, digest))(scope, receive, send)
+        try:
+            claimed = await self._claim(key, subject, digest)
+            if not claimed:
+                await (await self._replay(key, subject, digest))(scope, receive, send)
+                return
+        except Exception as error:  # outside FastAPI's handlers: an outage is a 503 here too
+            if not is_outage(error):
+                raise
+            await DATABASE_AWAY(scope, receive, send)
             return
         given = False
 
@@ -93,15 +111,23 @@ class IdempotencyMiddleware:
             raise
         content = b"".join(chunks)
         status = int(start.get("status", 500))
-        async with self._write() as conn:
-            if status >= 500:
-                await conn.execute(delete(self.table).where(mine))
-            else:
-                await conn.execute(
-                    update(self.table)
-                    .where(mine)
-                    .values(status_code=status, response=content.decode("utf-8", errors="replace"))
-                )
+        for attempt in (1, 2):  # the command is done: its answer goes out whatever happens here
+            try:
+                async with self._write() as conn:
+                    if status >= 500:
+                        await conn.execute(delete(self.table).where(mine))
+                    else:
+                        await conn.execute(
+                            update(self.table)
+                            .where(mine)
+                            .values(status_code=status, response=content.decode("utf-8", errors="replace"))
+                        )
+                break
+            except Exception as error:
+                if not is_outage(error) or attempt == 2:
+                    # the key stays claimed; after LEASE a retry runs the command again, and its
+                    # domain rules (one pair, one acquaintance meeting…) answer what exists
+                    log.warning("Idempotency-Key %s: the answer was not kept (%r)", key, error)
         await send(start)
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
@@ -110,7 +136,8 @@ class IdempotencyMiddleware:
         return self.engine.begin() if is_sqlite(self.engine) else self.autocommit.connect()
 
     async def _claim(self, key: str, subject: str, digest: str) -> bool:
-        """Take the key in one statement: new, or its first use older than ``KEEP``; False if it is live."""
+        """Take the key in one statement: new, its first use older than ``KEEP``, or a claim left
+        unanswered past ``LEASE`` by a process that died; False if it is live."""
         now = datetime.now(UTC)
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         claim = dialect.insert(self.table).values(
@@ -119,7 +146,8 @@ class IdempotencyMiddleware:
         claim = claim.on_conflict_do_update(
             index_elements=["key", "subject"],
             set_={"request_hash": digest, "created_at": now, "status_code": None, "response": None},
-            where=self.table.c.created_at < now - KEEP,
+            where=(self.table.c.created_at < now - KEEP)
+            | (self.table.c.status_code.is_(None) & (self.table.c.created_at < now - LEASE)),
         ).returning(self.table.c.key)
         async with self._write() as conn:
             return (await conn.execute(claim)).first() is not None
@@ -147,7 +175,11 @@ class IdempotencyMiddleware:
                 {"detail": "Этот Idempotency-Key уже использован с другим запросом"}, status_code=422
             )
         if row.status_code is None:
-            return JSONResponse({"detail": "Запрос с этим Idempotency-Key ещё выполняется"}, status_code=409)
+            return JSONResponse(  # Retry-After: not an answer about the command, ask again later
+                {"detail": "Запрос с этим Idempotency-Key ещё выполняется: повторите его чуть позже"},
+                status_code=409,
+                headers={"Retry-After": "2"},
+            )
         try:
             json.loads(row.response or "null")
             media = "application/json"
