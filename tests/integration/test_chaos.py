@@ -26,9 +26,11 @@ from typing import Any
 
 import httpx
 import nats
+from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from mentornet_events.subjects import Subjects
 from mentornet_simulator.executor import simulate
 from mentornet_simulator.plan import PRESETS, Figures, Preset, academic_year, make_plan
 from mentornet_simulator.system import System
@@ -109,9 +111,11 @@ class Chaos:
         """The broker loses what it acknowledged: the programs stream recreated empty."""
         nc = await nats.connect(servers=self.cluster.servers)
         try:
-            js = nc.jetstream()
+            js = nc.jetstream(timeout=10)
             await js.delete_stream(self.system.subjects.stream("programs"))
-            await ensure_streams(js, self.system.subjects, 3)
+            # A node restarted by an earlier fault may still be catching up: the meta leader
+            # answers a create late or not at all while it does, so the create is asked again.
+            await eventually(lambda: _created(js, self.system.subjects), within=60, interval=1.0)
         finally:
             await nc.close()
         self.injected["broker data loss"] += 1
@@ -128,6 +132,14 @@ class Chaos:
         self.rng.shuffle(faults)
         faults.insert(self.rng.randrange(1, len(faults)), self.lose_stream)
         return faults
+
+
+async def _created(js: JetStreamContext, subjects: Subjects) -> bool:
+    try:
+        await ensure_streams(js, subjects, 3)
+    except (nats.errors.Error, TimeoutError):
+        return False
+    return True
 
 
 async def _operator(system: System) -> dict[str, str]:

@@ -276,9 +276,10 @@ class SchoolRun:
         then meets "already exists" or a key still in flight; the thing is looked up, and sent
         again (under a fresh key) only if it does not exist."""
         for again in range(RETRIES):
-            made = _ok(answer, what)
-            if isinstance(made, dict) and "id" in made:
-                return made
+            if answer.status_code != 409:  # 409: it exists already, or its key is still in flight
+                made = _ok(answer, what)
+                if isinstance(made, dict) and "id" in made:
+                    return made
             found = await find()
             if found is not None:
                 return found
