@@ -18,40 +18,12 @@ import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
 from nats.js.api import StorageType
 
-from mentornet_spine.natsserver import NatsServer, free_port
-
-
-@dataclass
-class Node(NatsServer):
-    name: str = "n1"
-    cluster_port: int = field(default_factory=free_port)
-    routes: list[int] = field(default_factory=list)
-
-    def command(self) -> list[str]:
-        routes = ",".join(f"nats-route://127.0.0.1:{p}" for p in self.routes)
-        return [
-            *super().command(),
-            *("--name", self.name, "--cluster_name", "bench"),
-            *("--cluster", f"nats://127.0.0.1:{self.cluster_port}", "--routes", routes),
-        ]
-
-
-def cluster(base: Path, sync_interval: str) -> list[Node]:
-    ports = [free_port() for _ in range(3)]
-    nodes = []
-    for i, port in enumerate(ports, start=1):
-        config = base / f"n{i}.conf"
-        config.write_text(f'jetstream {{\n  sync_interval: "{sync_interval}"\n}}\n')
-        nodes.append(
-            Node(store_dir=base / f"n{i}", name=f"n{i}", cluster_port=port, routes=ports, config=config)
-        )
-    return nodes
+from mentornet_spine.natsserver import NatsCluster
 
 
 async def ready(servers: list[str]) -> nats.NATS:
@@ -107,16 +79,12 @@ async def main() -> None:
     rows = []
     for setting in ("10s", "always"):
         with tempfile.TemporaryDirectory() as base:
-            nodes = cluster(Path(base), setting)
-            for node in nodes:
-                node.start()
+            nodes = NatsCluster(Path(base), sync_interval=setting)
+            await nodes.start()
             try:
-                rows.append(
-                    (setting, *await measure([n.url for n in nodes], args.messages, args.batch, args.size))
-                )
+                rows.append((setting, *await measure(nodes.servers, args.messages, args.batch, args.size)))
             finally:
-                for node in nodes:
-                    node.stop(kill=True)
+                nodes.stop()
     print(f"{'sync_interval':<14}{'batched msg/s':>15}{'one-by-one msg/s':>18}{'median ms':>11}")
     for setting, batched, single, median in rows:
         print(f"{setting:<14}{batched:>15,.0f}{single:>18,.0f}{median:>11.2f}")

@@ -8,14 +8,10 @@ PostgreSQL schema or SQLite file. Tests that kill a broker start a private ``nat
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mentornet_events import Subjects
 from mentornet_spine.db import create_schema, drop_schema, make_engine
 from mentornet_spine.migrate import migrate
-from mentornet_spine.natsserver import NatsServer, free_port
+from mentornet_spine.natsserver import NatsCluster, NatsServer
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import delete_streams, ensure_streams
 
@@ -173,76 +169,11 @@ def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
     server.stop(kill=True)
 
 
-@dataclass
-class ClusterNode(NatsServer):
-    """One node of a test's own NATS cluster (JetStream needs a server and a cluster name)."""
-
-    name: str = "n1"
-    cluster_port: int = field(default_factory=free_port)
-    routes: list[int] = field(default_factory=list)
-
-    def command(self) -> list[str]:
-        routes = ",".join(f"nats-route://127.0.0.1:{p}" for p in self.routes)
-        return [
-            *super().command(),
-            *("--name", self.name, "--cluster_name", "mentornet-test"),
-            *("--cluster", f"nats://127.0.0.1:{self.cluster_port}", "--routes", routes),
-        ]
-
-
-class NatsCluster:
-    """Three ``nats-server`` processes in cluster mode with JetStream, each with its own store."""
-
-    def __init__(self, base: Path, size: int = 3) -> None:
-        ports = [free_port() for _ in range(size)]
-        self.nodes = [
-            ClusterNode(store_dir=base / f"n{i}", name=f"n{i}", cluster_port=port, routes=ports)
-            for i, port in enumerate(ports, start=1)
-        ]
-
-    @property
-    def servers(self) -> list[str]:
-        return [n.url for n in self.nodes]
-
-    @property
-    def url(self) -> str:
-        """As NATS_URL takes it: every node, comma-separated."""
-        return ",".join(self.servers)
-
-    def node(self, name: str) -> ClusterNode:
-        [found] = [n for n in self.nodes if n.name == name]
-        return found
-
-    async def wait_ready(self, within: float = 30.0) -> None:
-        """Until the JetStream meta group has a leader and can place a stream of three replicas."""
-        client = await nats.connect(servers=self.servers)
-        js = client.jetstream()
-        deadline = time.monotonic() + within
-        try:
-            while True:
-                try:
-                    probe = f"PROBE_{uuid.uuid4().hex[:8]}"
-                    await js.add_stream(name=probe, subjects=[probe.lower()], num_replicas=3)
-                    await js.delete_stream(probe)
-                    return
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.25)
-        finally:
-            await client.close()
-
-
 @pytest.fixture
 async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
     """A cluster of this test's own (streams at R3), free to lose a node."""
     cluster = NatsCluster(tmp_path / "cluster")
-    for node in cluster.nodes:
-        node.start()
     try:
-        await cluster.wait_ready()
-        yield cluster
+        yield await cluster.start()
     finally:
-        for node in cluster.nodes:
-            with contextlib.suppress(Exception):
-                node.stop(kill=True)
+        cluster.stop()

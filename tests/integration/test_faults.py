@@ -23,13 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mentornet_events import Subjects
-from mentornet_spine.natsserver import NatsServer, free_port
+from mentornet_simulator.proxy import TcpProxy
+from mentornet_spine.natsserver import NatsCluster, NatsServer, free_port
 from mentornet_spine.store import EventStore
 from mentornet_spine.streams import delete_streams
 from mentornet_spine.tables import events
 from mentornet_spine.testing import EventCounts, pair_formed, tenant
-from tests.conftest import Database, NatsCluster
-from tests.integration.proxy import TcpProxy
+from tests.conftest import Database
 from tests.integration.support import eventually, stream_messages
 
 ROOT = Path(__file__).resolve().parents[2]

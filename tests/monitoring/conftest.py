@@ -46,10 +46,15 @@ class Observatory:
     def region_operator(self) -> dict[str, str]:
         return self.headers(Role.REGIONAL_OPERATOR)
 
-    async def publish(self, envelopes: Iterable[tuple[str, Envelope]], msg_ids: bool = True) -> None:
-        """As an upstream service's relay would: subject per event, Nats-Msg-Id = event id."""
-        for _source, envelope in envelopes:
-            headers = message_headers(envelope)
+    async def publish(
+        self, envelopes: Iterable[tuple[str, Envelope]], msg_ids: bool = True, positions: bool = False
+    ) -> None:
+        """As an upstream service's relay would: subject per event, Nats-Msg-Id = event id;
+        ``positions``: stamped with each event's position in its source's store (1, 2, ... per source)."""
+        counted: dict[str, int] = {}
+        for source, envelope in envelopes:
+            counted[source] = counted.get(source, 0) + 1
+            headers = message_headers(envelope, position=counted[source] if positions else None)
             if not msg_ids:
                 headers.pop("Nats-Msg-Id")
             subject = CATALOGUE.spec(envelope.type).subject(self.subjects)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from mentornet_auth import Role
+from mentornet_spine.consumer import restore_consumers
 from mentornet_spine.projection import rebuild
+from mentornet_spine.streams import ensure_streams
 from tests.integration.support import eventually, stream_messages
 from tests.monitoring.conftest import Observatory
 from tests.monitoring.scenario import academic_year, payload_ids
@@ -104,6 +106,45 @@ async def test_duplicated_and_redelivered_events_change_nothing(observatory: Obs
     await observatory.publish(script.envelopes[-10:], msg_ids=False)  # past the window: the ledger drops them
     await observatory.settled()
     check_year((await observatory.get(YEAR))["figures"])
+
+
+def complete(figures: dict[str, Any]) -> bool:
+    try:
+        check_year(figures)
+    except AssertionError:
+        return False
+    return True
+
+
+async def test_a_stream_filled_again_after_a_broker_s_loss_gives_current_figures(
+    observatory: Observatory,
+) -> None:
+    """The programs stream is lost and its relay fills it again (issue 17): its sequences start over
+    at 1, below those the answers were held at, so answers kept "as of" stream sequences looked
+    current and were served stale for good. Kept as of the sources' store positions they are not."""
+    script = academic_year()
+    held_back = [e for e in script.envelopes if e[0] == "programs"][-3:]
+    earlier = [e for e in script.envelopes if e not in held_back]
+    stream = observatory.subjects.stream("programs")
+    await observatory.publish(earlier, positions=True)
+    await observatory.js.purge_stream(stream)  # a reconciliation that published again: higher sequences
+    await observatory.publish(earlier, msg_ids=False, positions=True)
+    stamped = {
+        observatory.subjects.stream(s): sum(1 for e in earlier if e[0] == s) for s in ("registry", "programs")
+    }
+
+    async def applied(upto: dict[str, int]) -> dict[str, Any] | None:
+        answer = await observatory.get(YEAR)
+        return answer if all(answer["as_of"].get(k, 0) >= v for k, v in upto.items()) else None
+
+    before = await eventually(lambda: applied(stamped))
+    assert not complete(before["figures"]), "the held-back events should be missing"
+    await observatory.js.delete_stream(stream)
+    await ensure_streams(observatory.js, observatory.subjects)
+    await restore_consumers(observatory.js, observatory.app.state.runtime.consumers)
+    await observatory.publish(earlier + held_back, positions=True)  # the relay, from position 1
+    after = await eventually(lambda: applied(stamped | {stream: stamped[stream] + len(held_back)}))
+    check_year(after["figures"])
 
 
 async def test_events_arriving_before_what_they_depend_on_still_count(observatory: Observatory) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, envelope_from_json
 from mentornet_spine.outage import is_outage
+from mentornet_spine.relay import POSITION_HEADER
 from mentornet_spine.tables import processed_events
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,14 @@ class Delivery:
     event: DomainEvent | None = None
     outcome: Outcome | None = None
     reason: str = ""
+
+    @property
+    def position(self) -> int:
+        """The event's position in its source service's store, as the relay stamps it: unlike the
+        stream sequence it survives a stream that lost its messages and was filled again (the
+        sequence starts over at 1 there); a message without the stamp gives its stream sequence."""
+        stamped = self.headers.get(POSITION_HEADER, "")
+        return int(stamped) if stamped.isdigit() else self.stream_sequence
 
 
 def decode(delivery: Delivery, handler: TransactionalHandler, catalogue: Catalogue) -> None:

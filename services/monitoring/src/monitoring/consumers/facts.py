@@ -253,9 +253,12 @@ class MonitoringFacts(Projection):
     tracks_positions = True
 
     async def processed(self, conn: AsyncConnection, scope: Scope, deliveries: Sequence[Delivery]) -> None:
+        # the source's store position, not the stream sequence: answers are kept "as of" these, and
+        # a stream filled again after a broker's loss starts its sequence over (answers held at the
+        # old, higher sequences would look current and be served stale)
         last: dict[str, int] = {}
         for d in deliveries:
-            last[d.stream] = max(last.get(d.stream, 0), d.stream_sequence)
+            last[d.stream] = max(last.get(d.stream, 0), d.position)
         rows = [{"stream": stream, "sequence": seq} for stream, seq in last.items() if stream]
         await upsert(conn, scope.state["positions"], rows, ["stream"], ["sequence"], newer="sequence")
 

@@ -1,5 +1,6 @@
-"""A TCP proxy on loopback that a test can silence or cut, to fake a network fault between two
-real processes (a service and NATS, a service and PostgreSQL) without touching either of them.
+"""A TCP proxy on loopback that a test or the chaos bench can silence or cut, to fake a network
+fault between two real processes (a service and NATS, a service and PostgreSQL) without touching
+either of them.
 """
 
 from __future__ import annotations
