@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -23,6 +25,16 @@ from monitoring.settings import MonitoringSettings
 from tests.conftest import service_settings
 from tests.integration.support import eventually
 from tests.monitoring.scenario import REGION
+
+
+def store_positions(envelopes: Iterable[tuple[str, Envelope]]) -> dict[UUID, int]:
+    """Each event's position in its source service's store: 1, 2, ... per source, in script order."""
+    counted: Counter[str] = Counter()
+    positions = {}
+    for source, envelope in envelopes:
+        counted[source] += 1
+        positions[envelope.event_id] = counted[source]
+    return positions
 
 
 @dataclass
@@ -47,14 +59,16 @@ class Observatory:
         return self.headers(Role.REGIONAL_OPERATOR)
 
     async def publish(
-        self, envelopes: Iterable[tuple[str, Envelope]], msg_ids: bool = True, positions: bool = False
+        self,
+        envelopes: Iterable[tuple[str, Envelope]],
+        msg_ids: bool = True,
+        positions: Mapping[UUID, int] | None = None,
     ) -> None:
-        """As an upstream service's relay would: subject per event, Nats-Msg-Id = event id;
-        ``positions``: stamped with each event's position in its source's store (1, 2, ... per source)."""
-        counted: dict[str, int] = {}
-        for source, envelope in envelopes:
-            counted[source] = counted.get(source, 0) + 1
-            headers = message_headers(envelope, position=counted[source] if positions else None)
+        """As an upstream service's relay would: subject per event, Nats-Msg-Id = event id, and
+        with ``positions`` each event's position in its source's store (see ``store_positions``)."""
+        for _source, envelope in envelopes:
+            position = positions[envelope.event_id] if positions is not None else None
+            headers = message_headers(envelope, position=position)
             if not msg_ids:
                 headers.pop("Nats-Msg-Id")
             subject = CATALOGUE.spec(envelope.type).subject(self.subjects)

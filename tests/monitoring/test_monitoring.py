@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from mentornet_spine.consumer import restore_consumers
 from mentornet_spine.projection import rebuild
 from mentornet_spine.streams import ensure_streams
 from tests.integration.support import eventually, stream_messages
-from tests.monitoring.conftest import Observatory
+from tests.monitoring.conftest import Observatory, store_positions
 from tests.monitoring.scenario import academic_year, payload_ids
 
 YEAR = "/indicators/region?period=2026/2027"
@@ -116,6 +117,22 @@ def complete(figures: dict[str, Any]) -> bool:
     return True
 
 
+async def _applied(observatory: Observatory, upto: dict[str, int]) -> dict[str, Any] | None:
+    """The year's answer once it is as of at least ``upto`` (stream → store position)."""
+    answer = await observatory.get(YEAR)
+    return answer if all(answer["as_of"].get(k, 0) >= v for k, v in upto.items()) else None
+
+
+def _last_positions(
+    observatory: Observatory, positions: dict[uuid.UUID, int], envelopes: Any
+) -> dict[str, int]:
+    last: dict[str, int] = {}
+    for source, envelope in envelopes:
+        stream = observatory.subjects.stream(source)
+        last[stream] = max(last.get(stream, 0), positions[envelope.event_id])
+    return last
+
+
 async def test_a_stream_filled_again_after_a_broker_s_loss_gives_current_figures(
     observatory: Observatory,
 ) -> None:
@@ -123,28 +140,42 @@ async def test_a_stream_filled_again_after_a_broker_s_loss_gives_current_figures
     at 1, below those the answers were held at, so answers kept "as of" stream sequences looked
     current and were served stale for good. Kept as of the sources' store positions they are not."""
     script = academic_year()
+    positions = store_positions(script.envelopes)
     held_back = [e for e in script.envelopes if e[0] == "programs"][-3:]
     earlier = [e for e in script.envelopes if e not in held_back]
     stream = observatory.subjects.stream("programs")
-    await observatory.publish(earlier, positions=True)
+    await observatory.publish(earlier, positions=positions)
     await observatory.js.purge_stream(stream)  # a reconciliation that published again: higher sequences
-    await observatory.publish(earlier, msg_ids=False, positions=True)
-    stamped = {
-        observatory.subjects.stream(s): sum(1 for e in earlier if e[0] == s) for s in ("registry", "programs")
-    }
-
-    async def applied(upto: dict[str, int]) -> dict[str, Any] | None:
-        answer = await observatory.get(YEAR)
-        return answer if all(answer["as_of"].get(k, 0) >= v for k, v in upto.items()) else None
-
-    before = await eventually(lambda: applied(stamped))
+    await observatory.publish(earlier, msg_ids=False, positions=positions)
+    before = await eventually(lambda: _applied(observatory, _last_positions(observatory, positions, earlier)))
     assert not complete(before["figures"]), "the held-back events should be missing"
     await observatory.js.delete_stream(stream)
     await ensure_streams(observatory.js, observatory.subjects)
     await restore_consumers(observatory.js, observatory.app.state.runtime.consumers)
-    await observatory.publish(earlier + held_back, positions=True)  # the relay, from position 1
-    after = await eventually(lambda: applied(stamped | {stream: stamped[stream] + len(held_back)}))
+    await observatory.publish(earlier + held_back, positions=positions)  # the relay, from position 1
+    after = await eventually(
+        lambda: _applied(observatory, _last_positions(observatory, positions, script.envelopes))
+    )
     check_year(after["figures"])
+
+
+async def test_an_event_arriving_after_a_later_one_is_in_the_next_answer(observatory: Observatory) -> None:
+    """A redelivery (its first ack lost) or a refilled stream brings an event after later ones:
+    the facts change but no stream's position moves, and the answer held must not be served."""
+    script = academic_year()
+    positions = store_positions(script.envelopes)
+    late = next(e for e in script.envelopes if e[1].type == "FeedbackSubmitted")  # one of 3 forms
+    await observatory.publish([e for e in script.envelopes if e is not late], positions=positions)
+    before = await eventually(
+        lambda: _applied(observatory, _last_positions(observatory, positions, script.envelopes))
+    )
+    assert not complete(before["figures"]), f"{late[1].type} should be missing"
+    await observatory.publish([late], positions=positions)
+
+    async def current() -> bool:
+        return complete((await observatory.get(YEAR))["figures"])
+
+    await eventually(current)
 
 
 async def test_events_arriving_before_what_they_depend_on_still_count(observatory: Observatory) -> None:

@@ -187,6 +187,8 @@ class Report:
     dead_letters: int
     told_twice: int
     server_errors: list[str]
+    #: how the last request for the figures failed, if it did (the figures shown are older then)
+    figures_failed: str = ""
 
     @property
     def figures_wrong(self) -> dict[str, tuple[int | None, int | None]]:
@@ -200,7 +202,7 @@ class Report:
     @property
     def checks(self) -> dict[str, bool]:
         return {
-            "monitoring's figures equal the plan's": not self.figures_wrong,
+            "monitoring's figures equal the plan's": not self.figures_wrong and not self.figures_failed,
             "every committed event applied by every projection": not any(self.unapplied.values()),
             "dead-letter stream empty": self.dead_letters == 0,
             "nobody told twice": self.told_twice == 0,
@@ -220,6 +222,7 @@ class Report:
             "seconds": self.seconds,
             "checks": self.checks,
             "figures wrong (plan, shown)": self.figures_wrong,
+            "figures' last request failed": self.figures_failed,
             "unapplied": self.unapplied,
             "dead letters": self.dead_letters,
             "told twice": self.told_twice,
@@ -263,9 +266,11 @@ async def rehearse(
     concurrency: int = 4,
     settle_s: float = 90.0,
     budget_s: float | None = None,
+    keep: bool = False,
 ) -> Report:
     """The plan's year while faults hit it (``gap``: the seconds between two faults), then the
-    checks; past ``budget_s`` it raises ``Stalled`` saying where it waited."""
+    checks; past ``budget_s`` it raises ``Stalled`` saying where it waited. ``keep``: leave the
+    services' schemas and streams for a post-mortem."""
     proxies = [await TcpProxy("127.0.0.1", node.port).start() for node in cluster.nodes]
     system = System(
         ",".join(f"nats://127.0.0.1:{p.port}" for p in proxies),
@@ -298,7 +303,7 @@ async def rehearse(
         if running is not None and not running.done():
             running.cancel()
             await asyncio.wait([running], timeout=10)
-        await system.stop()
+        await system.stop(clean=not keep)
         for proxy in proxies:
             await proxy.close()
 
@@ -332,11 +337,15 @@ async def _check(
     postgres_url = system.postgres_url
     assert postgres_url is not None
 
+    failed: list[str] = []
+
     async def exact() -> bool:
         try:
             shown.update(await _figures(system, plan.period))
-        except httpx.HTTPError:  # a 503 while a fault's after-effects settle: ask again
+        except httpx.HTTPError as error:  # a 503 while a fault's after-effects settle: ask again
+            failed.append(f"{type(error).__name__}: {error}"[:300])
             return False
+        failed.clear()
         return shown == expected
 
     progress.phase = "monitoring's figures"
@@ -373,6 +382,7 @@ async def _check(
         dead_letters=await _dead_letters(cluster, system),
         told_twice=len(told),
         server_errors=list(result.server_errors),
+        figures_failed=failed[-1] if failed else "",
     )
 
 

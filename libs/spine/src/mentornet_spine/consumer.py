@@ -186,7 +186,8 @@ async def handle_messages(
             await broker.publish(
                 dead_letter_body(handler.name, msg, d.reason, attempts),
                 subjects.dead_letter(handler.name),
-                headers={"Nats-Msg-Id": f"{handler.name}:{msg.metadata.stream}:{d.stream_sequence}"},
+                # the event's store position, not the sequence a refilled stream would give another
+                headers={"Nats-Msg-Id": f"{handler.name}:{msg.metadata.stream}:{d.position}"},
                 stream=subjects.dead_letter_stream,
             )
             metrics.dead_letters.add(1, {"consumer": handler.name})

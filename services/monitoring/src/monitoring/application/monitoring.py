@@ -21,7 +21,7 @@ from mentornet_spine.store import EventStore
 from monitoring.application.answers import Answer, Answers, Positions
 from monitoring.application.indicators import ALL, Area, blank, indicators
 from monitoring.application.report import Level, YearlyReport
-from monitoring.consumers.facts import MonitoringFacts
+from monitoring.consumers.facts import CHANGES, MonitoringFacts
 from monitoring.domain.periods import Period, parse_period
 from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, suppressed_keys
 
@@ -101,7 +101,7 @@ class Monitoring:
             groups = await indicators(conn, scope.state, area, period, level)
         answer = {
             "period": {"key": period.key, "start": period.start, "end": period.end, "day": period.day},
-            "as_of": positions,
+            "as_of": {stream: n for stream, n in positions.items() if stream != CHANGES},
             "computed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "figures": groups if level else groups.get(ALL) or blank(),
         }
