@@ -303,7 +303,7 @@ async def rehearse(
         if running is not None and not running.done():
             running.cancel()
             await asyncio.wait([running], timeout=10)
-        await system.stop(clean=not keep)
+        await system.stop(clean=not keep, streams=False)  # the cluster is the caller's, thrown away
         for proxy in proxies:
             await proxy.close()
 

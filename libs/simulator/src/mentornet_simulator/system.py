@@ -142,7 +142,9 @@ class System:
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
-    async def stop(self, clean: bool = True) -> None:
+    async def stop(self, clean: bool = True, streams: bool = True) -> None:
+        """Stop every service; ``clean`` drops their schemas and, with ``streams``, their streams
+        (a private broker thrown away after the run needs no clean-up)."""
         for process in self.processes.values():
             if process.popen.poll() is None:
                 process.popen.send_signal(signal.SIGTERM)
@@ -157,6 +159,8 @@ class System:
             for process in self.processes.values():
                 if process.schema:
                     await drop_schema(self.postgres_url, process.schema)
+        if not streams:
+            return
         nc = await nats.connect(servers=self.nats_url.split(","))  # one node or a cluster's
         try:
             await delete_streams(nc.jetstream(), self.subjects)
