@@ -40,6 +40,10 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="rounds of every fault kind (9 faults each)")
     parser.add_argument("--gap", type=float, nargs=2, default=(4.0, 10.0), help="seconds between faults")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--budget", type=float, default=3600.0, help="seconds before it says where it stalled"
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the schemas for a post-mortem")
     parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
     args = parser.parse_args()
     today = date.today()
@@ -65,6 +69,8 @@ async def main() -> int:
                 gap=tuple(args.gap),  # type: ignore[arg-type]
                 concurrency=args.concurrency,
                 settle_s=180.0,
+                budget_s=args.budget,
+                keep=args.keep,
             )
         finally:
             cluster.stop()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import DomainEvent, Tenant
-from mentornet_events.catalogue.programs import PairFormed, PlannedItem
+from mentornet_events.catalogue.programs import PlannedItem
 from mentornet_events.vocabulary import (
     DeficitArea,
     ExperienceBand,
@@ -485,22 +485,18 @@ class Programs:
                     "Пару нельзя закрепить: участники не найдены в базах (или сведения из реестра ещё не "
                     "поступили): " + ", ".join(missing)
                 )
-            mentors = [known[i] for i in data.mentor_ids]
-            mentees = [known[i] for i in data.mentee_ids]
-            foreign = [m for m in mentors if m.municipality != row.municipality and m.school != row.school]
-            if foreign:
-                raise DomainError("Наставник должен работать в этой организации или в её муниципальной сети")
-            paired = await _active_links(conn, programme_id, data.mentor_ids, data.mentee_ids)
-            pair_domain.check_pair(MentoringForm(row.form), row.school, mentors, mentees, paired)
-            event = PairFormed(
-                pair_id=pair_id,
-                programme_id=programme_id,
-                form=MentoringForm(row.form),
-                mentor_ids=list(data.mentor_ids),
-                mentee_ids=list(data.mentee_ids),
-                formed_on=data.formed_on or self.today(),
+            events = pair_domain.Pair.start(
+                pair_id,
+                programme_id,
+                MentoringForm(row.form),
+                row.school,
+                row.municipality,
+                [known[i] for i in data.mentor_ids],
+                [known[i] for i in data.mentee_ids],
+                data.formed_on or self.today(),
+                await _active_links(conn, programme_id, data.mentor_ids, data.mentee_ids),
             )
-            version = await self._commit(write, pair_domain.stream_id(pair_id), 0, [event], self._tenant(row))
+            version = await self._commit(write, pair_domain.stream_id(pair_id), 0, events, self._tenant(row))
         return pair_id, version
 
     async def pair(self, principal: Principal, pair_id: UUID) -> dict[str, Any]:

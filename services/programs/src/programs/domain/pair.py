@@ -114,6 +114,34 @@ class Pair:
     feedback: set[tuple[UUID, str]] = field(default_factory=set)
     version: int = 0
 
+    @staticmethod
+    def start(
+        pair_id: UUID,
+        programme_id: UUID,
+        form: MentoringForm,
+        school: str,
+        municipality: str,
+        mentors: Sequence[Eligibility],
+        mentees: Sequence[Eligibility],
+        formed_on: date,
+        paired: Collection[tuple[UUID, UUID]] = (),
+    ) -> list[DomainEvent]:
+        """A new pair of a programme run by ``school`` of ``municipality``: its mentors work in
+        that school or its municipal network, and ``check_pair``'s rules hold."""
+        if any(m.municipality != municipality and m.school != school for m in mentors):
+            raise DomainError("Наставник должен работать в этой организации или в её муниципальной сети")
+        check_pair(form, school, mentors, mentees, paired)
+        return [
+            PairFormed(
+                pair_id=pair_id,
+                programme_id=programme_id,
+                form=form,
+                mentor_ids=[m.id for m in mentors],
+                mentee_ids=[m.id for m in mentees],
+                formed_on=formed_on,
+            )
+        ]
+
     @classmethod
     def replay(cls, events: Iterable[DomainEvent]) -> Pair | None:
         pair: Pair | None = None
