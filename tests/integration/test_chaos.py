@@ -33,4 +33,5 @@ async def test_a_region_s_year_under_faults_ends_exact(
     print(shown)
     assert sum(report.faults.values()) >= 6 and report.fault_kinds >= 6, shown
     assert {f"kill -9 {name}" for name in SERVICES} <= set(report.faults), shown
+    assert report.backends_ended > 0, shown  # the terminations met the services' connections
     assert report.exact, shown

@@ -76,6 +76,8 @@ class Chaos:
     rng: random.Random
     injected: Counter[str] = field(default_factory=Counter)
     victims: list[str] = field(default_factory=list)
+    #: PostgreSQL connections the terminations ended (a termination that met none proves nothing)
+    backends_ended: int = 0
 
     def __post_init__(self) -> None:
         self.victims = list(SERVICES)
@@ -122,15 +124,19 @@ class Chaos:
         self.injected["NATS connections made silent"] += 1
 
     async def terminate_backends(self) -> None:
+        """Every PostgreSQL connection of this system's services (not of others on the server)."""
+        names = [self.system.application_name(name) for name in SERVICES]
         engine = create_async_engine(self.postgres_url)
         try:
             async with engine.connect() as conn:
-                await conn.execute(
+                ended = await conn.scalars(
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name LIKE 'mentornet-%' AND pid <> pg_backend_pid()"
-                    )
+                        "WHERE application_name = ANY(:names) AND pid <> pg_backend_pid()"
+                    ),
+                    {"names": names},
                 )
+                self.backends_ended += sum(1 for e in ended if e)
         finally:
             await engine.dispose()
         self.injected["PostgreSQL backends terminated"] += 1
@@ -187,6 +193,7 @@ class Report:
     dead_letters: int
     told_twice: int
     server_errors: list[str]
+    backends_ended: int = 0
     #: how the last request for the figures failed, if it did (the figures shown are older then)
     figures_failed: str = ""
 
@@ -217,6 +224,7 @@ class Report:
         return {
             "faults": self.faults,
             "fault kinds": self.fault_kinds,
+            "PostgreSQL connections ended": self.backends_ended,
             "commands": self.steps,
             "events": self.events,
             "seconds": self.seconds,
@@ -383,6 +391,7 @@ async def _check(
         told_twice=len(told),
         server_errors=list(result.server_errors),
         figures_failed=failed[-1] if failed else "",
+        backends_ended=chaos.backends_ended,
     )
 
 

@@ -57,6 +57,9 @@ class System:
     def subjects(self) -> Subjects:
         return Subjects(self.root)
 
+    def application_name(self, name: str) -> str:
+        return f"mentornet-{name}-{self.root}"
+
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.processes[name].port}"
 
@@ -91,7 +94,12 @@ class System:
             schema = None
             if self.postgres_url:
                 schema = await create_schema(self.postgres_url, f"{self.root}_{name}")
-                env |= {"DATABASE_URL": self.postgres_url, "DATABASE_SCHEMA": schema}
+                # its connections by name in pg_stat_activity: a fault can end this system's alone
+                env |= {
+                    "DATABASE_URL": self.postgres_url,
+                    "DATABASE_SCHEMA": schema,
+                    "DATABASE_APPLICATION_NAME": self.application_name(name),
+                }
             else:
                 env["DATABASE_URL"] = f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
                 env.pop("DATABASE_SCHEMA", None)

@@ -10,7 +10,9 @@ whether the meeting or a form comes first.)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -246,13 +248,12 @@ class MonitoringFacts(Projection):
     ) -> None:
         """Collect the batch's rows per table, then one multi-row upsert per table and kind."""
         t: Tables = scope.state
-        rows: dict[str, list[dict[str, Any]]] = {}
+        rows: dict[Merge, list[dict[str, Any]]] = {}
         for envelope, event in items:
-            for key, row in _rows(envelope, event):
-                rows.setdefault(key, []).append(row)
-        for key, batch in rows.items():
-            table_name, _, kind = key.partition(":")
-            await _write(conn, t[table_name], kind, batch)
+            for merge, row in _rows(envelope, event):
+                rows.setdefault(merge, []).append(row)
+        for merge, batch in rows.items():
+            await _write(conn, t[merge.table], merge, batch)
 
     tracks_positions = True
 
@@ -277,8 +278,85 @@ class MonitoringFacts(Projection):
         )
 
 
-def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, Any]]]:
-    """The fact rows of one event, as ("table:kind", row); kind picks the merge rule in ``_write``."""
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """How one kind of fact row joins what its table holds: one upsert per batch and kind.
+
+    On a key already there an incoming row sets ``update`` (none: the first row wins); with
+    ``newer`` only where that version column grows (an older event arriving late undoes nothing),
+    with ``when_null`` only while that column is empty; ``merge_bits`` ors that column's bits into
+    the row's, whatever the order. ``defaults`` fill the columns a partial row does not carry.
+    """
+
+    table: str
+    update: tuple[str, ...] = ()
+    newer: str | None = None
+    when_null: str | None = None
+    merge_bits: str | None = None
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+
+PARTICIPANT_DEFAULTS = (
+    ("role", None),
+    ("mentor", False),
+    ("mentor_v", 0),
+    ("mentee", False),
+    ("mentee_v", 0),
+    ("mentor_on", None),
+    ("mentee_on", None),
+    ("competencies", 0),
+    ("deficits", 0),
+    ("max_mentees", None),
+    ("young_specialist", False),
+    ("attrs_v", 0),
+    ("erased", False),
+)
+SCHOOL_DEFAULTS = (("status", None), ("status_v", 0), ("teachers", None), ("students", None), ("counts_v", 0))
+NAME = Merge("names", ("region", "name", "name_v"), newer="name_v")
+SCHOOL_STATUS = Merge("schools", ("status", "status_v"), newer="status_v", defaults=SCHOOL_DEFAULTS)
+SCHOOL_COUNTS = Merge(
+    "schools", ("teachers", "students", "counts_v"), newer="counts_v", defaults=SCHOOL_DEFAULTS
+)
+IN_BASE = {
+    side: Merge(
+        "participants",
+        ("role", side, f"{side}_on", f"{side}_v"),
+        newer=f"{side}_v",
+        defaults=PARTICIPANT_DEFAULTS,
+    )
+    for side in ("mentor", "mentee")
+}
+MENTOR_ATTRS = Merge(
+    "participants", ("competencies", "max_mentees", "attrs_v"), newer="attrs_v", defaults=PARTICIPANT_DEFAULTS
+)
+MENTEE_ATTRS = Merge(
+    "participants",
+    ("deficits", "young_specialist", "attrs_v"),
+    newer="attrs_v",
+    defaults=PARTICIPANT_DEFAULTS,
+)
+WITHDRAWN = {
+    side: Merge("participants", (side, f"{side}_v"), newer=f"{side}_v", defaults=PARTICIPANT_DEFAULTS)
+    for side in ("mentor", "mentee")
+}
+ERASED = Merge("participants", ("erased",), defaults=PARTICIPANT_DEFAULTS)
+ROADMAP_REVISION = Merge("roadmaps", ("revision",), newer="revision")
+#: the first meeting event wins, also over a form that came before it
+MEETING_HELD = Merge("meetings", ("pair_id", "held_on"), when_null="held_on")
+MEETING_FORMS = Merge("meetings", merge_bits="forms")
+#: facts that never change: the first one wins
+PAIR, MEMBER, END = Merge("pairs"), Merge("members"), Merge("ends")
+ITEM, DONE, OVERDUE, FEEDBACK = Merge("items"), Merge("done"), Merge("overdue"), Merge("feedback")
+
+
+@functools.cache
+def profile(columns: tuple[str, ...]) -> Merge:
+    """A profile update sets only what it changes."""
+    return Merge("participants", (*columns, "attrs_v"), newer="attrs_v", defaults=PARTICIPANT_DEFAULTS)
+
+
+def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[Merge, dict[str, Any]]]:
+    """The fact rows of one event, each with the rule that merges it into its table."""
     tenant = envelope.tenant
     place = {
         "region": tenant.region,
@@ -288,61 +366,53 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     v = envelope.stream_version
     if isinstance(event, MunicipalityRegistered):
         named = {"kind": "municipality", "code": event.code, "region": tenant.region}
-        return [("names:name", {**named, "name": event.name, "name_v": v})]
+        return [(NAME, {**named, "name": event.name, "name_v": v})]
     if isinstance(event, SchoolConnected | SchoolApplied):
         school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
         named = {"kind": "school", "code": event.code, "region": tenant.region}
         return [
-            ("names:name", {**named, "name": event.name, "name_v": v}),
-            ("schools:status", {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0}),
+            (NAME, {**named, "name": event.name, "name_v": v}),
+            (SCHOOL_STATUS, {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0}),
             (
-                "schools:counts",
+                SCHOOL_COUNTS,
                 {**school, "teachers": event.teachers, "students": event.students, "counts_v": v},
             ),
         ]
     if isinstance(event, SchoolSuspended | SchoolResumed | SchoolDisconnected):
         school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
-        return [("schools:status", {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0})]
+        return [(SCHOOL_STATUS, {**school, "status": STATUS[type(event)], "status_v": v, "counts_v": 0})]
     if isinstance(event, SchoolHeadcountsUpdated):
         school = {"code": event.code, "region": tenant.region, "municipality": tenant.municipality or ""}
         return [
             (
-                "schools:counts",
+                SCHOOL_COUNTS,
                 {**school, "teachers": event.teachers, "students": event.students, "counts_v": v},
             )
         ]
     if isinstance(event, MentorRegistered):
-        return [
-            (
-                "participants:mentor",
-                {
-                    **_participant(event.participant_id, place),
-                    "role": event.role.value,
-                    "mentor": True,
-                    "mentor_v": v,
-                    "mentor_on": _day(envelope),
-                    "competencies": area_mask(event.competencies),
-                    "max_mentees": event.max_mentees,
-                    "attrs_v": v,
-                },
-            )
-        ]
+        row = {
+            **_participant(event.participant_id, place),
+            "role": event.role.value,
+            "mentor": True,
+            "mentor_v": v,
+            "mentor_on": _day(envelope),
+            "competencies": area_mask(event.competencies),
+            "max_mentees": event.max_mentees,
+            "attrs_v": v,
+        }
+        return [(IN_BASE["mentor"], row), (MENTOR_ATTRS, row)]
     if isinstance(event, MenteeRegistered):
-        return [
-            (
-                "participants:mentee",
-                {
-                    **_participant(event.participant_id, place),
-                    "role": event.role.value,
-                    "mentee": True,
-                    "mentee_v": v,
-                    "mentee_on": _day(envelope),
-                    "deficits": area_mask(event.deficits),
-                    "young_specialist": event.young_specialist,
-                    "attrs_v": v,
-                },
-            )
-        ]
+        row = {
+            **_participant(event.participant_id, place),
+            "role": event.role.value,
+            "mentee": True,
+            "mentee_v": v,
+            "mentee_on": _day(envelope),
+            "deficits": area_mask(event.deficits),
+            "young_specialist": event.young_specialist,
+            "attrs_v": v,
+        }
+        return [(IN_BASE["mentee"], row), (MENTEE_ATTRS, row)]
     if isinstance(event, ParticipantProfileUpdated):
         changes: dict[str, Any] = {}
         if event.competencies is not None:
@@ -356,7 +426,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         return (
             [
                 (
-                    f"participants:profile:{','.join(sorted(changes))}",
+                    profile(tuple(sorted(changes))),
                     {**_participant(event.participant_id, place), **changes, "attrs_v": v},
                 )
             ]
@@ -365,15 +435,13 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         )
     if isinstance(event, ConsentWithdrawn):
         side = "mentor" if event.base is BaseKind.MENTOR else "mentee"
-        return [
-            (f"participants:withdrawn_{side}", {**_participant(event.participant_id, place), f"{side}_v": v})
-        ]
+        return [(WITHDRAWN[side], {**_participant(event.participant_id, place), f"{side}_v": v})]
     if isinstance(event, ParticipantErased):
-        return [("participants:erased", {**_participant(event.participant_id, place), "erased": True})]
+        return [(ERASED, {**_participant(event.participant_id, place), "erased": True})]
     if isinstance(event, PairFormed):
         return [
             (
-                "pairs:new",
+                PAIR,
                 {
                     "id": event.pair_id,
                     "programme_id": event.programme_id,
@@ -383,7 +451,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
                 },
             ),
             *(
-                ("members:new", {"pair_id": event.pair_id, "participant_id": pid, "side": side})
+                (MEMBER, {"pair_id": event.pair_id, "participant_id": pid, "side": side})
                 for side, ids in (("mentor", event.mentor_ids), ("mentee", event.mentee_ids))
                 for pid in ids
             ),
@@ -391,7 +459,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     if isinstance(event, PairDissolved):
         return [
             (
-                "ends:new",
+                END,
                 {
                     "pair_id": event.pair_id,
                     "kind": "dissolved",
@@ -403,7 +471,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     if isinstance(event, PairCompleted):
         return [
             (
-                "ends:new",
+                END,
                 {
                     "pair_id": event.pair_id,
                     "kind": "completed",
@@ -414,10 +482,10 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         ]
     if isinstance(event, RoadmapSet):
         return [
-            ("roadmaps:revision", {"pair_id": event.pair_id, "revision": event.revision}),
+            (ROADMAP_REVISION, {"pair_id": event.pair_id, "revision": event.revision}),
             *(
                 (
-                    "items:new",
+                    ITEM,
                     {
                         "pair_id": event.pair_id,
                         "item_id": item.item_id,
@@ -431,14 +499,14 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     if isinstance(event, RoadmapItemCompleted):
         return [
             (
-                "done:new",
+                DONE,
                 {"item_id": event.item_id, "pair_id": event.pair_id, "completed_on": event.completed_on},
             )
         ]
     if isinstance(event, RoadmapItemOverdue):
         return [
             (
-                "overdue:new",
+                OVERDUE,
                 {
                     "item_id": event.item_id,
                     "due_on": event.due_on,
@@ -450,7 +518,7 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     if isinstance(event, MeetingHeld):
         return [
             (
-                "meetings:held",
+                MEETING_HELD,
                 {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": event.held_on, "forms": 0},
             )
         ]
@@ -458,11 +526,11 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
         form = FORMS.get(event.respondent_role, 0)
         return [
             (
-                "meetings:forms",
+                MEETING_FORMS,
                 {"id": event.meeting_id, "pair_id": event.pair_id, "held_on": None, "forms": form},
             ),
             (
-                "feedback:new",
+                FEEDBACK,
                 {
                     "meeting_id": event.meeting_id,
                     "role": event.respondent_role,
@@ -476,83 +544,34 @@ def _rows(envelope: Envelope, event: DomainEvent) -> list[tuple[str, dict[str, A
     return []
 
 
-PARTICIPANT_DEFAULTS = {
-    "role": None,
-    "mentor": False,
-    "mentor_v": 0,
-    "mentee": False,
-    "mentee_v": 0,
-    "mentor_on": None,
-    "mentee_on": None,
-    "competencies": 0,
-    "deficits": 0,
-    "max_mentees": None,
-    "young_specialist": False,
-    "attrs_v": 0,
-    "erased": False,
-}
-
-
 def _participant(participant_id: Any, place: dict[str, str]) -> dict[str, Any]:
     return {"id": participant_id, **place}
 
 
-async def _write(conn: AsyncConnection, table: Table, kind: str, rows: list[dict[str, Any]]) -> None:
-    """One statement per table and kind; rows of one key keep the last (the batch is in order)."""
+async def _write(conn: AsyncConnection, table: Table, merge: Merge, rows: list[dict[str, Any]]) -> None:
+    """One statement per table and rule; rows of one key keep the last (the batch is in order)."""
     keys = [c.name for c in table.primary_key.columns]
     unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    bits = merge.merge_bits
     for row in rows:
-        unique[tuple(row[k] for k in keys)] = row
-    name = table.name.split("monitoring_", 1)[1].rsplit("_g", 1)[0]
-    if kind == "forms":  # the forms of a meeting add up (bitwise or), whatever their order
-        for row in rows:
-            key = tuple(row[k] for k in keys)
-            unique[key] = {**unique[key], "forms": unique[key]["forms"] | row["forms"]}
-    rows = list(unique.values())
-    if name == "meetings":
-        if kind == "held":  # the first meeting event wins, also over a form that came before it
-            await upsert(conn, table, rows, keys, ["pair_id", "held_on"], when_null="held_on")
-        else:
-            await upsert(conn, table, rows, keys, [], merge_bits="forms")
-    elif kind == "new":
-        await upsert(conn, table, rows, keys, [])  # facts that never change: first one wins
-    elif name == "schools":
-        columns = ["status"] if kind == "status" else ["teachers", "students"]
-        version = "status_v" if kind == "status" else "counts_v"
-        full = [
-            {"status": None, "status_v": 0, "teachers": None, "students": None, "counts_v": 0, **r}
-            for r in rows
-        ]
-        await upsert(conn, table, full, keys, [*columns, version], newer=version)
-    elif name == "names":
-        await upsert(conn, table, rows, keys, ["region", "name", "name_v"], newer="name_v")
-    elif name == "roadmaps":
-        await upsert(conn, table, rows, keys, ["revision"], newer="revision")
-    elif name == "participants":
-        full = [{**PARTICIPANT_DEFAULTS, **r} for r in rows]
-        if kind == "mentor":
-            await upsert(
-                conn, table, full, keys, ["role", "mentor", "mentor_on", "mentor_v"], newer="mentor_v"
-            )
-            await upsert(conn, table, full, keys, ["competencies", "max_mentees", "attrs_v"], newer="attrs_v")
-        elif kind == "mentee":
-            await upsert(
-                conn, table, full, keys, ["role", "mentee", "mentee_on", "mentee_v"], newer="mentee_v"
-            )
-            await upsert(
-                conn, table, full, keys, ["deficits", "young_specialist", "attrs_v"], newer="attrs_v"
-            )
-        elif kind.startswith("withdrawn_"):
-            side = kind.removeprefix("withdrawn_")
-            full = [{**r, side: False} for r in full]
-            await upsert(conn, table, full, keys, [side, f"{side}_v"], newer=f"{side}_v")
-        elif kind == "erased":
-            await upsert(conn, table, full, keys, ["erased"])
-        elif kind.startswith("profile:"):
-            columns = kind.removeprefix("profile:").split(",")
-            await upsert(conn, table, full, keys, [*columns, "attrs_v"], newer="attrs_v")
-    else:
-        raise ValueError(f"no merge rule for {table.name} / {kind}")
+        key = tuple(row[k] for k in keys)
+        if bits and key in unique:  # the bits of one key add up within the batch too
+            row = {**row, bits: unique[key][bits] | row[bits]}
+        unique[key] = row
+    full = list(unique.values())
+    if merge.defaults:
+        defaults = dict(merge.defaults)
+        full = [{**defaults, **row} for row in full]
+    await upsert(
+        conn,
+        table,
+        full,
+        keys,
+        merge.update,
+        merge.newer,
+        when_null=merge.when_null,
+        merge_bits=bits,
+    )
 
 
 #: PostgreSQL array types of the columns' types, for ``unnest``
