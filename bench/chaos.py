@@ -13,20 +13,24 @@ one round). PostgreSQL from DATABASE_URL (default: the local one, database ``tes
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import os
-import platform
 import sys
-import tempfile
-from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
-from mentornet_simulator.chaos import rehearse
-from mentornet_simulator.plan import PRESETS, Preset, academic_year, make_plan
-from mentornet_spine.natsserver import NatsCluster
+_HERE = Path(__file__).resolve().parent  # bench/monitoring.py would shadow the service's package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import tempfile  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from datetime import date  # noqa: E402
+
+from mentornet_simulator.chaos import rehearse  # noqa: E402
+from mentornet_simulator.plan import PRESETS, Preset, academic_year, make_plan  # noqa: E402
+from mentornet_spine.natsserver import NatsCluster  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
