@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from mentornet_events import CATALOGUE, Envelope, Tenant, new_event_id
 from mentornet_events.catalogue.registry import MunicipalityRegistered, SchoolConnected
 from mentornet_events.vocabulary import SchoolKind
-from monitoring.consumers.facts import _rows
+from monitoring.consumers.facts import NAME, _rows
 
 
 def _envelope(event: MunicipalityRegistered | SchoolConnected, stream: str, version: int) -> Envelope:
@@ -31,7 +31,7 @@ def test_a_municipality_and_a_school_give_their_names() -> None:
     rows = _rows(_envelope(town, "municipality-m01", 1), town)
     assert rows == [
         (
-            "names:name",
+            NAME,
             {
                 "kind": "municipality",
                 "code": "m01",
@@ -45,6 +45,4 @@ def test_a_municipality_and_a_school_give_their_names() -> None:
         code="s0001", name="МБОУ «СОШ № 1» (Братск)", kind=SchoolKind.SCHOOL, teachers=40, students=500
     )
     named = dict(_rows(_envelope(school, "school-s0001", 2), school))
-    assert (
-        named["names:name"]["name"] == "МБОУ «СОШ № 1» (Братск)" and named["names:name"]["kind"] == "school"
-    )
+    assert named[NAME]["name"] == "МБОУ «СОШ № 1» (Братск)" and named[NAME]["kind"] == "school"

@@ -1,37 +1,118 @@
-"""Multi-row "insert, or merge into the existing row" for PostgreSQL and SQLite alike."""
+"""Multi-row "insert, or merge into the existing row" for PostgreSQL and SQLite alike: the one
+upsert of every read model.
+
+On PostgreSQL, where every column's type has an array type, one prepared statement whatever the
+number of rows (``INSERT … SELECT * FROM unnest($1::t1[], …)``: the rows travel as one array per
+column, which asyncpg encodes in C); elsewhere a multi-row ``INSERT … ON CONFLICT`` built once
+per shape and run with the rows as parameters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Boolean, Column, Date, Enum, Integer, SmallInteger, String, Table, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
+
+#: how an existing row takes an incoming one: ("newer" | "null" | "bits" | "", the column)
+Rule = tuple[str, str | None]
 
 #: one statement per shape, built once and run with the rows as parameters: a statement carrying
 #: its rows as values was compiled anew for every call (a consumer's hottest cost)
-_statements: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...], str | None], Insert] = {}
+_statements: dict[tuple[Any, ...], Insert] = {}
+_unnests: dict[tuple[Any, ...], str | None] = {}
+
+#: PostgreSQL array types of the columns' types, for ``unnest`` (subclasses first)
+_ARRAY_TYPES: list[tuple[type[TypeEngine[Any]], str]] = [
+    (Uuid, "uuid[]"),
+    (Date, "date[]"),
+    (Boolean, "bool[]"),
+    (SmallInteger, "int2[]"),
+    (Integer, "int4[]"),
+    (String, "text[]"),
+]
 
 
-def _statement(
-    dialect: str, table: Table, keys: Sequence[str], update: Sequence[str], newer: str | None
-) -> Insert:
-    shape = (dialect, table, tuple(keys), tuple(update), newer)
+def _array_type(column: Column[Any]) -> str | None:
+    """None for a type without one here (an enum, a timestamp, a big integer: int4[] would overflow)."""
+    kind = column.type
+    if isinstance(kind, Enum):
+        return None
+    for base, name in _ARRAY_TYPES:
+        if isinstance(kind, base) and (base is not Integer or type(kind) is Integer):
+            return name
+    return None
+
+
+def _statement(dialect: str, table: Table, keys: Sequence[str], update: Sequence[str], rule: Rule) -> Insert:
+    shape = (dialect, table, tuple(keys), tuple(update), rule)
     statement = _statements.get(shape)
     if statement is None:
         insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        if not update:
+        excluded = insert.excluded
+        how, name = rule
+        if how == "bits":
+            column = table.c[name or ""]
+            merged = column.op("|")(excluded[column.name])
+            statement = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={column.name: merged}, where=merged != column
+            )
+        elif not update:
             statement = insert.on_conflict_do_nothing(index_elements=list(keys))
         else:
-            excluded = insert.excluded
-            where = (excluded[newer] > table.c[newer]) if newer else None
+            where = None
+            if how == "newer":
+                where = excluded[name or ""] > table.c[name or ""]
+            elif how == "null":
+                where = table.c[name or ""].is_(None)
             statement = insert.on_conflict_do_update(
                 index_elements=list(keys), set_={c: excluded[c] for c in update}, where=where
             )
         _statements[shape] = statement
     return statement
+
+
+def _unnest(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    update: Sequence[str],
+    rule: Rule,
+) -> str | None:
+    """The ``unnest`` statement's text for this shape, or None where a column has no array type."""
+    shape = (table, tuple(columns), tuple(keys), tuple(update), rule)
+    if shape in _unnests:
+        return _unnests[shape]
+    arrays = [_array_type(table.c[c]) for c in columns]
+    sql: str | None = None
+    if all(arrays):
+        q = conn.dialect.identifier_preparer.quote
+        name = q(table.name)
+        typed = ", ".join(f"${i}::{a}" for i, a in enumerate(arrays, 1))
+        sql = (
+            f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({typed}) "
+            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) "
+        )
+        how, column = rule
+        if how == "bits":
+            c = q(column or "")
+            merged = f"{name}.{c} | EXCLUDED.{c}"
+            sql += f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
+        elif not update:
+            sql += "DO NOTHING"
+        else:
+            sql += "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update)
+            if how == "newer":
+                sql += f" WHERE EXCLUDED.{q(column or '')} > {name}.{q(column or '')}"
+            elif how == "null":
+                sql += f" WHERE {name}.{q(column or '')} IS NULL"
+    _unnests[shape] = sql
+    return sql
 
 
 async def upsert(
@@ -41,13 +122,27 @@ async def upsert(
     keys: Sequence[str],
     update: Sequence[str],
     newer: str | None = None,
+    *,
+    when_null: str | None = None,
+    merge_bits: str | None = None,
 ) -> None:
-    """Insert ``rows`` (each with the same columns); on a key conflict set ``update`` columns
-    (none: keep the existing row). Rows are applied in order, so a key may repeat among them.
+    """Insert ``rows`` (each with the same columns); on a key conflict set the ``update`` columns
+    (none: keep the existing row).
 
-    With ``newer`` the existing row is changed only if the incoming value of that column is
-    greater: an older event arriving late cannot undo a newer one.
+    With ``newer`` the existing row changes only if the incoming value of that column is greater
+    (an older event arriving late cannot undo a newer one); with ``when_null`` only while that
+    column is still empty; ``merge_bits`` ors the incoming bits of that column into the row's.
+    Rows are applied in order, so a key may repeat among them (then row by row: PostgreSQL cannot
+    change a row twice in one statement).
     """
     if not rows:
         return
-    await conn.execute(_statement(conn.dialect.name, table, keys, update, newer), list(rows))
+    options = (("newer", newer), ("null", when_null), ("bits", merge_bits))
+    rule: Rule = next(((how, c) for how, c in options if c), ("", None))
+    if conn.dialect.name == "postgresql" and len({tuple(r[k] for k in keys) for r in rows}) == len(rows):
+        columns = [c.name for c in table.columns if c.name in rows[0]]
+        sql = _unnest(conn, table, columns, keys, update, rule)
+        if sql is not None:
+            await conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
+            return
+    await conn.execute(_statement(conn.dialect.name, table, keys, update, rule), list(rows))

@@ -30,7 +30,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import TypeEngine
 
 from mentornet_events import DomainEvent, Envelope
 from mentornet_events.catalogue.programs import (
@@ -58,9 +57,9 @@ from mentornet_events.catalogue.registry import (
     SchoolSuspended,
 )
 from mentornet_events.vocabulary import BaseKind, DeficitArea, EvaluationLevel
-from mentornet_spine import upsert as generic
 from mentornet_spine.handlers import Delivery, Scope
 from mentornet_spine.projection import Projection, Tables
+from mentornet_spine.upsert import upsert
 
 AREAS = list(DeficitArea)
 #: the feedback forms a meeting has, as bits: both sides' = 3
@@ -572,106 +571,3 @@ async def _write(conn: AsyncConnection, table: Table, merge: Merge, rows: list[d
         when_null=merge.when_null,
         merge_bits=bits,
     )
-
-
-#: PostgreSQL array types of the columns' types, for ``unnest``
-_ARRAY_TYPES: list[tuple[type[TypeEngine[Any]], str]] = [
-    (Uuid, "uuid[]"),
-    (Date, "date[]"),
-    (Boolean, "bool[]"),
-    (SmallInteger, "int2[]"),
-    (Integer, "int4[]"),
-    (String, "text[]"),
-]
-_STATEMENTS: dict[tuple[Any, ...], str] = {}
-
-
-def _array_type(column: Column[Any]) -> str:
-    for kind, name in _ARRAY_TYPES:
-        if isinstance(column.type, kind):
-            return name
-    raise TypeError(f"no array type for {column.table.name}.{column.name} ({column.type})")
-
-
-def _statement(
-    conn: AsyncConnection,
-    table: Table,
-    columns: Sequence[str],
-    keys: Sequence[str],
-    update: Sequence[str],
-    rule: tuple[str, str | None],
-) -> str:
-    """``INSERT … SELECT * FROM unnest($1::t1[], …) ON CONFLICT …``: one text per table and rule,
-    prepared once; the rows travel as one array per column (asyncpg encodes them in C)."""
-    key = (table.name, tuple(columns), tuple(keys), tuple(update), rule)
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        q = conn.dialect.identifier_preparer.quote
-        name = q(table.name)
-        arrays = ", ".join(f"${i}::{_array_type(table.c[c])}" for i, c in enumerate(columns, 1))
-        sql = (
-            f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) "
-        )
-        how, column = rule
-        if how == "bits":
-            assert column is not None
-            c = q(column)
-            merged = f"{name}.{c} | EXCLUDED.{c}"
-            sql += f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
-        elif not update:
-            sql += "DO NOTHING"
-        else:
-            sql += "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update)
-            if how == "newer":
-                sql += f" WHERE EXCLUDED.{q(column or '')} > {name}.{q(column or '')}"
-            elif how == "null":
-                sql += f" WHERE {name}.{q(column or '')} IS NULL"
-        _STATEMENTS[key] = sql
-    return sql
-
-
-async def upsert(
-    conn: AsyncConnection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    keys: Sequence[str],
-    update: Sequence[str],
-    newer: str | None = None,
-    *,
-    when_null: str | None = None,
-    merge_bits: str | None = None,
-) -> None:
-    """Insert ``rows``; on a key conflict set the ``update`` columns (none: keep the existing row).
-
-    With ``newer`` the existing row changes only if the incoming value of that column is greater
-    (an older event arriving late cannot undo a newer one); with ``when_null`` only while that
-    column is still empty; ``merge_bits`` ors the incoming bits of that column into the row's.
-    On PostgreSQL one prepared statement whatever the number of rows (one array per column),
-    elsewhere a multi-row ``INSERT … ON CONFLICT`` (``mentornet_spine.upsert``).
-    """
-    if not rows:
-        return
-    options = (("newer", newer), ("null", when_null), ("bits", merge_bits))
-    rule: tuple[str, str | None] = next(((how, c) for how, c in options if c), ("", None))
-    if conn.dialect.name == "postgresql":
-        columns = [c.name for c in table.columns if c.name in rows[0]]
-        arrays = tuple([row[c] for row in rows] for c in columns)
-        await conn.exec_driver_sql(_statement(conn, table, columns, keys, update, rule), arrays)
-        return
-    if rule[0] in ("", "newer"):
-        await generic.upsert(conn, table, rows, keys, update, newer)
-        return
-    statement = sqlite.insert(table).values(list(rows))
-    excluded = statement.excluded
-    column = table.c[rule[1] or ""]
-    if rule[0] == "null":
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={c: excluded[c] for c in update}, where=column.is_(None)
-        )
-    else:
-        merged = column.op("|")(excluded[column.name])
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={column.name: merged}, where=merged != column
-        )
-    await conn.execute(statement)
