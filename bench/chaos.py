@@ -6,9 +6,10 @@ data loss; then the checker of ``mentornet_simulator.chaos`` compares the end wi
 
     .venv/bin/python bench/chaos.py [--preset medium] [--rounds 4] [--seed 17] [--gap 4 10]
 
-Prints the faults injected by kind, the commands and events, the time and each check's result;
-exits 1 if a check fails. The CI-sized run is tests/integration/test_chaos.py (the demo region,
-one round). PostgreSQL from DATABASE_URL (default: the local one, database ``test``).
+Prints (and writes to bench/results/chaos.md) the faults injected by kind, the commands and events,
+the time and each check's result; exits 1 if a check fails. The CI-sized run is
+tests/integration/test_chaos.py (the demo region, one round). PostgreSQL from DATABASE_URL
+(default: the local one, database ``test``).
 """
 
 from __future__ import annotations
@@ -49,17 +50,17 @@ async def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="leave the schemas for a post-mortem")
     parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument("--output", type=Path, default=_HERE / "results" / "chaos.md")
     args = parser.parse_args()
     today = date.today()
     plan = make_plan(replace(PRESETS[Preset(args.preset)], year=academic_year(today), until=today), args.seed)
-    print(
-        f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(
+    head = (
+        f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}\n"
         f"region {args.preset} (seed {args.seed}): {len(plan.schools)} schools, the year up to {today}; "
-        f"{args.rounds} rounds of faults, {args.gap[0]:g}-{args.gap[1]:g} s apart",
-        flush=True,
+        f"{args.rounds} rounds of faults, {args.gap[0]:g}-{args.gap[1]:g} s apart"
     )
+    print(head, flush=True)
     with tempfile.TemporaryDirectory(prefix="mentornet-chaos-") as base:
         cluster = await NatsCluster(Path(base) / "cluster").start()
         try:
@@ -78,11 +79,16 @@ async def main() -> int:
             )
         finally:
             cluster.stop()
-    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
-    print(f"\n{sum(report.faults.values())} faults of {report.fault_kinds} kinds, {report.steps} commands, "
-          f"{report.events} events, {report.seconds:.0f} s")  # fmt: skip
-    for check, held in report.checks.items():
-        print(f"  {'ok  ' if held else 'FAIL'} {check}")
+    lines = [
+        json.dumps(report.as_dict(), ensure_ascii=False, indent=1),
+        f"\n{sum(report.faults.values())} faults of {report.fault_kinds} kinds, {report.steps} commands, "
+        f"{report.events} events, {report.seconds:.0f} s",
+        *(f"  {'ok  ' if held else 'FAIL'} {check}" for check, held in report.checks.items()),
+    ]
+    print("\n".join(lines))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(lines)
+    args.output.write_text(f"# bench/chaos.py, {today}\n\n{head}\n\n```\n{text}\n```\n")
     return 0 if report.exact else 1
 
 

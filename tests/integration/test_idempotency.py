@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import MetaData, Table, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mentornet_auth.fastapi import Authenticator, CurrentPrincipal, install_auth, jwks_from_url
 from mentornet_spine.idempotency import KEEP, IdempotencyGate, idempotency_table
+from mentornet_spine.natsserver import free_port
 from tests.conftest import Database
 
 
@@ -83,3 +86,28 @@ async def test_a_first_attempt_that_failed_leaves_the_key_free_for_the_retry(dat
         replayed = await client.post("/things", headers=key, content=b'{"a": 1}')
         assert replayed.status_code == 201 and replayed.json() == {"made": True}
     assert attempts == [b'{"a": 1}'] * 3  # the body reached the app whole each time
+
+
+async def test_a_command_while_the_registry_s_keys_cannot_be_fetched_is_a_503(database: Database) -> None:
+    """A service restarted while the registry is away has no signing keys yet: a command's token can
+    be neither accepted nor refused, so the answer is 503 with Retry-After (it was a 500), with the
+    Idempotency-Key gate and without it, and the command is not run."""
+    table = await _keys_table(database, "test_idempotency_keys_away")
+    made: list[int] = []
+    api = FastAPI()
+    authenticator = Authenticator(jwks_from_url(f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"))
+    install_auth(api, authenticator)
+
+    @api.post("/things", status_code=201)
+    async def things(principal: CurrentPrincipal) -> dict[str, str]:
+        made.append(1)
+        return {"by": principal.subject}
+
+    gated = IdempotencyGate(api, database.engine, authenticator, table)
+    token = {"Authorization": "Bearer eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.c2ln"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated), base_url="http://t") as client:
+        for headers in (token | {"Idempotency-Key": "k-1"}, token):
+            answer = await client.post("/things", headers=headers, json={})
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["Retry-After"] and "реестр не отвечает" in answer.json()["detail"]
+    assert made == []

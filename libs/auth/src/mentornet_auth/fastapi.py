@@ -18,13 +18,29 @@ from mentornet_auth.tokens import InvalidToken, TokenVerifier
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class KeysUnavailable(Exception):
+    """The registry's signing keys cannot be fetched now (it restarts, the network is away): the
+    token can be neither accepted nor refused, so the request is to be asked again (503)."""
+
+
+def keys_unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "Проверка входа временно недоступна: реестр не отвечает; повторите запрос"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def jwks_from_url(url: str) -> JwksSource:
     async def fetch() -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=5) as client:
-            answer = await client.get(url)
-            answer.raise_for_status()
-            data: dict[str, Any] = answer.json()
-            return data
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.get(url)
+                answer.raise_for_status()
+                data: dict[str, Any] = answer.json()
+                return data
+        except (httpx.HTTPError, ValueError) as error:
+            raise KeysUnavailable(f"{url}: {error!r}") from error
 
     return fetch
 
@@ -82,6 +98,10 @@ def install_auth(app: FastAPI, authenticator: Authenticator) -> None:
     @app.exception_handler(AccessDenied)
     async def forbidden(_request: Request, error: AccessDenied) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(KeysUnavailable)
+    async def keys_away(_request: Request, _error: KeysUnavailable) -> JSONResponse:
+        return keys_unavailable()
 
 
 async def current_principal(

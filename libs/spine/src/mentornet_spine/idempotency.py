@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mentornet_auth import InvalidToken
-from mentornet_auth.fastapi import Authenticator
+from mentornet_auth.fastapi import Authenticator, KeysUnavailable, keys_unavailable
 from mentornet_spine.db import is_sqlite, statement_reads
 from mentornet_spine.outage import is_outage
 from mentornet_spine.tables import UTCDateTime
@@ -69,7 +69,11 @@ class IdempotencyMiddleware:
             answer = JSONResponse({"detail": "Idempotency-Key: от 1 до 200 символов"}, status_code=422)
             await answer(scope, receive, send)
             return
-        subject = await self._subject(headers, scope)
+        try:
+            subject = await self._subject(headers, scope)
+        except KeysUnavailable:  # outside FastAPI's handlers: the same 503 as theirs
+            await keys_unavailable()(scope, receive, send)
+            return
         body = await _body(receive)
         target = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n"
         digest = hashlib.sha256(target.encode() + body).hexdigest()
