@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mentornet_events.subjects import Subjects
-from mentornet_simulator.executor import Done, RunResult, simulate
+from mentornet_simulator.executor import Api, Done, Runner, RunResult
 from mentornet_simulator.plan import Figures, RegionPlan
 from mentornet_simulator.proxy import TcpProxy
 from mentornet_simulator.system import System
@@ -251,6 +251,7 @@ class Progress:
     last_at: float = field(default_factory=time.monotonic)
     last: str = ""
     phase: str = "start"
+    api: Api | None = None
 
     def done(self, step: Done) -> None:
         self.steps += 1
@@ -259,7 +260,9 @@ class Progress:
 
     def __str__(self) -> str:
         ago = time.monotonic() - self.last_at
-        return f"{self.phase}; {self.steps} steps, the last ({self.last}) {ago:.0f} s ago"
+        waiting = "; ".join(self.api.waiting()[:6]) if self.api else ""
+        last = f"the last ({self.last}) {ago:.0f} s ago"
+        return f"{self.phase}; {self.steps} steps, {last}; waiting for: {waiting or 'no call'}"
 
 
 async def rehearse(
@@ -296,8 +299,9 @@ async def rehearse(
     try:
         async with asyncio.timeout(budget_s):
             await system.start()
-            simulation = simulate(plan, system.endpoints, system.operator, concurrency, [progress.done])
-            running = asyncio.create_task(simulation)
+            runner = Runner(plan, system.endpoints, system.operator, concurrency, [progress.done])
+            progress.api = runner.api
+            running = asyncio.create_task(runner.run())
             for fault in chaos.schedule(rounds):
                 await asyncio.sleep(rng.uniform(*gap))
                 progress.phase = f"fault {fault.__name__} (after {dict(chaos.injected)})"
@@ -306,7 +310,8 @@ async def rehearse(
             result = await running
             return await _check(system, cluster, plan, result, chaos, began, settle_s, progress)
     except TimeoutError as timeout:
-        raise Stalled(f"not done in {budget_s} s: {progress}\n{_warnings(system)}") from timeout
+        state = await _state(system, cluster)
+        raise Stalled(f"not done in {budget_s} s: {progress}\n{state}\n{_warnings(system)}") from timeout
     finally:
         if running is not None and not running.done():
             running.cancel()
@@ -314,6 +319,39 @@ async def rehearse(
         await system.stop(clean=not keep, streams=False)  # the cluster is the caller's, thrown away
         for proxy in proxies:
             await proxy.close()
+
+
+async def _state(system: System, cluster: NatsCluster) -> str:
+    """Where the events stand: per service committed and relayed, per stream its last sequence and
+    each durable consumer's pending and unacknowledged messages (asked, not waited for)."""
+    lines = []
+    try:
+        for name in SERVICES:
+            schema = system.processes[name].schema or ""
+            [(committed, relayed)] = await _rows(
+                system.postgres_url or "",
+                schema,
+                "SELECT (SELECT coalesce(max(position), 0) FROM {s}.events), "
+                "(SELECT coalesce(max(position), 0) FROM {s}.relay_checkpoints)",
+            )
+            lines.append(f"{name}: committed up to {committed}, relayed up to {relayed}")
+        nc = await nats.connect(servers=cluster.servers)
+        try:
+            js = nc.jetstream(timeout=5)
+            for name in SERVICES:
+                stream = system.subjects.stream(name)
+                info = await js.stream_info(stream)
+                consumers = [
+                    f"{c.name} pending {c.num_pending} unacked {c.num_ack_pending} "
+                    f"redelivered {c.num_redelivered} waiting {c.num_waiting}"
+                    for c in await js.consumers_info(stream)
+                ]
+                lines.append(f"{stream}: last {info.state.last_seq}; " + "; ".join(consumers))
+        finally:
+            await nc.close()
+    except Exception as error:  # a post-mortem helper: whatever it could not ask, it says so
+        lines.append(f"(not all asked: {error!r})")
+    return "\n".join(lines)
 
 
 def _warnings(system: System, last: int = 12) -> str:

@@ -101,6 +101,9 @@ class Api:
         self.sessions: dict[str, aiohttp.ClientSession] = {}
         self.retries = 0
         self.server_errors: list[str] = []
+        #: the calls under way (what a stalled run waits for), by a number of their own
+        self.under_way: dict[int, tuple[str, float]] = {}
+        self._calls = 0
 
     def _session(self, service: str) -> aiohttp.ClientSession:
         if service not in self.sessions:
@@ -130,8 +133,35 @@ class Api:
         sent = dict(headers or {})
         if token:
             sent["Authorization"] = f"Bearer {token}"
+        self._calls += 1
+        call = self._calls
+        try:
+            return await self._call(call, service, method, path, sent, json, data, files)
+        finally:
+            self.under_way.pop(call, None)
+
+    def waiting(self) -> list[str]:
+        """The calls under way, the longest first, with their seconds."""
+        now = time.monotonic()
+        return [
+            f"{what} ({now - since:.0f} s)"
+            for what, since in sorted(self.under_way.values(), key=lambda w: w[1])
+        ]
+
+    async def _call(
+        self,
+        call: int,
+        service: str,
+        method: str,
+        path: str,
+        sent: dict[str, str],
+        json: Any,
+        data: dict[str, str] | None,
+        files: dict[str, tuple[str, bytes, str]] | None,
+    ) -> Answer:
         delay = 0.2
         for attempt in range(RETRIES):
+            self.under_way[call] = (f"{service} {method} {path} (attempt {attempt + 1})", time.monotonic())
             body: Any = data
             if files:
                 body = aiohttp.FormData()
@@ -410,7 +440,12 @@ class SchoolRun:
             for item in pair.items
         ]
         path = f"/pairs/{self.pairs[int(str(index))]}/roadmap"
-        _ok(await self.call("programs", "PUT", path, json={"items": items}), "roadmap")
+        answer = await self.call("programs", "PUT", path, key=f"{n}", json={"items": items})
+        if answer.status_code == 422:  # the first attempt was drawn up, its answer lost: now a "correction"
+            drawn = _ok(await self.call("programs", "GET", path), "roadmap")
+            if [str(i["item_id"]) for i in drawn["items"]] == [i["item_id"] for i in items]:
+                return
+        _ok(answer, "roadmap")
 
     async def do_complete_item(self, n: int, step: Step) -> None:
         index, item_id, done, product = step.args
