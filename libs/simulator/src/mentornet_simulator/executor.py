@@ -440,11 +440,18 @@ class SchoolRun:
             for item in pair.items
         ]
         path = f"/pairs/{self.pairs[int(str(index))]}/roadmap"
-        answer = await self.call("programs", "PUT", path, key=f"{n}", json={"items": items})
-        if answer.status_code == 422:  # the first attempt was drawn up, its answer lost: now a "correction"
+        for again in range(RETRIES):
+            answer = await self.call("programs", "PUT", path, key=f"{n}-{again}", json={"items": items})
+            if answer.status_code not in (409, 422):
+                break
+            # 422: a first attempt landed with its answer lost, so this one reads as a correction;
+            # 409: its key is held by a process killed mid-command. Either way: is it drawn up?
             drawn = _ok(await self.call("programs", "GET", path), "roadmap")
             if [str(i["item_id"]) for i in drawn["items"]] == [i["item_id"] for i in items]:
                 return
+            if answer.status_code == 422:
+                break
+            await asyncio.sleep(1.0)  # then again, under a fresh key
         _ok(answer, "roadmap")
 
     async def do_complete_item(self, n: int, step: Step) -> None:
