@@ -340,7 +340,10 @@ async def _state(system: System, cluster: NatsCluster) -> str:
             js = nc.jetstream(timeout=5)
             for name in SERVICES:
                 stream = system.subjects.stream(name)
-                info = await js.stream_info(stream)
+                try:
+                    info = await js.stream_info(stream)
+                except nats.js.errors.NotFoundError:
+                    continue  # a service that publishes no events has no stream
                 consumers = [
                     f"{c.name} pending {c.num_pending} unacked {c.num_ack_pending} "
                     f"redelivered {c.num_redelivered} waiting {c.num_waiting}"

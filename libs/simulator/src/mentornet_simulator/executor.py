@@ -397,16 +397,6 @@ class SchoolRun:
             "formed_on": str(pair.formed_on),
         }
         path = f"/programmes/{self.programme}/pairs"
-        waited, attempt = 0.0, 0
-        while True:  # until the registry's events about these people have reached the programs service
-            answer = await self.call("programs", "POST", path, key=f"{n}-{attempt}", json=body)
-            if answer.status_code != 409 or answer.retried:
-                break
-            if waited > ELIGIBILITY_WAIT_S:
-                break
-            attempt += 1
-            await asyncio.sleep(0.5)
-            waited += 0.5
 
         async def formed() -> dict[str, Any] | None:
             listed = _ok(await self.call("programs", "GET", path), "pairs")
@@ -420,6 +410,18 @@ class SchoolRun:
                 None,
             )
 
+        waited, attempt = 0.0, 0
+        while True:  # until the registry's events about these people have reached the programs service
+            answer = await self.call("programs", "POST", path, key=f"{n}-{attempt}", json=body)
+            if answer.status_code != 409 or answer.retried or waited > ELIGIBILITY_WAIT_S:
+                break
+            # a 409 is also "this pair works already": an earlier attempt landed with its answer lost
+            if (found := await formed()) is not None:
+                self.pairs[int(str(index))] = found["id"]
+                return
+            attempt += 1
+            await asyncio.sleep(0.5)
+            waited += 0.5
         made = await self._created(
             answer, path, f"{n}-{attempt}", body, formed, f"{self.school.code} pair {index}"
         )
