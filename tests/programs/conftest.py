@@ -20,7 +20,7 @@ from sqlalchemy import select
 from mentornet_events import Subjects
 from mentornet_spine.db import create_schema, drop_schema
 from programs.adapters.tables import eligible
-from programs.application.programs import Programs
+from programs.application.context import Programs
 from programs.bootstrap import create_app
 from programs.settings import ProgramsSettings
 from tests.conftest import service_settings
@@ -67,7 +67,7 @@ class World:
         """Wait until the registry's events about a participant have reached the programs service."""
 
         async def check() -> Any:
-            async with self.service.engine.connect() as conn:
+            async with self.service.units.engine.connect() as conn:
                 row = (
                     await conn.execute(select(eligible).where(eligible.c.id == participant_id))
                 ).one_or_none()

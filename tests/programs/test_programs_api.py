@@ -11,6 +11,7 @@ from typing import Any
 import nats
 
 from mentornet_events import Subjects
+from programs.application import roadmaps
 from tests.integration.support import eventually, stream_messages
 from tests.programs.conftest import World, mentee_body
 from tests.registry.conftest import mentor_body
@@ -157,10 +158,12 @@ async def test_an_overdue_item_raises_exactly_one_event(
         item("Ритм", rhythm="quarterly"),
     ]
     await world.programs.ok("PUT", f"/pairs/{pair}/roadmap", curator, json={"items": items})
-    assert await world.service.check_overdue(date(2026, 9, 30)) == 0
-    checks = await asyncio.gather(*(world.service.check_overdue(date(2026, 10, 2)) for _ in range(3)))
+    assert await roadmaps.check_overdue(world.service, date(2026, 9, 30)) == 0
+    checks = await asyncio.gather(
+        *(roadmaps.check_overdue(world.service, date(2026, 10, 2)) for _ in range(3))
+    )
     assert sum(checks) == 1, checks
-    assert await world.service.check_overdue(date(2026, 11, 1)) == 0
+    assert await roadmaps.check_overdue(world.service, date(2026, 11, 1)) == 0
     overdue = await eventually(lambda: events_of(world, subjects, nats_url, "RoadmapItemOverdue"))
     assert len(overdue) == 1 and overdue[0]["payload"]["due_on"] == "2026-10-01"
 

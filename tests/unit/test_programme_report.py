@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from openpyxl import load_workbook
 
-from programs.application.report import render_xlsx
+from programs.adapters.report_xlsx import render_xlsx
 
 
 def _data(title: str, reflection: str) -> dict[str, object]:

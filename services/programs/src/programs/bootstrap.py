@@ -18,7 +18,8 @@ from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
 from programs.adapters.tables import idempotency
 from programs.api import pairs, programmes, reports
-from programs.application.programs import Programs
+from programs.application import roadmaps
+from programs.application.context import Programs
 from programs.consumers.eligibility import EligibilityHandler
 from programs.settings import ProgramsSettings
 
@@ -45,10 +46,10 @@ def create_app(
 ) -> FastAPI:
     own = programs_settings or ProgramsSettings()
     runtime = ServiceRuntime(settings, handlers=[EligibilityHandler()], migrations=[MIGRATIONS])
-    programs = Programs(runtime.engine, runtime.store, date.today)
+    programs = Programs.create(runtime.engine, runtime.store, date.today)
 
     async def overdue_check() -> None:
-        if raised := await programs.check_overdue():
+        if raised := await roadmaps.check_overdue(programs):
             log.info("roadmap items overdue: %d reported", raised)
 
     runtime.every(own.overdue_check_every_s, overdue_check, "overdue-check")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
@@ -43,7 +44,7 @@ _ITEM_OVERDUE = update(roadmap_items).where(_ITEM).values(overdue_for=bindparam(
 
 
 async def project(
-    conn: AsyncConnection, tenant: Tenant, events: list[DomainEvent], version: int, extra: dict[str, Any]
+    conn: AsyncConnection, tenant: Tenant, events: list[DomainEvent], version: int, extra: Mapping[str, Any]
 ) -> None:
     """Apply new events; ``version`` is their stream's version after them (the ETag of the aggregate).
 
@@ -54,7 +55,7 @@ async def project(
 
 
 async def _apply(
-    conn: AsyncConnection, tenant: Tenant, event: DomainEvent, version: int, extra: dict[str, Any]
+    conn: AsyncConnection, tenant: Tenant, event: DomainEvent, version: int, extra: Mapping[str, Any]
 ) -> None:
     if isinstance(event, ProgrammeLaunched):
         await conn.execute(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from programs.application.programs import Programs
+from programs.application.context import Programs
 
 
 async def get_programs(request: Request) -> Programs:

@@ -11,6 +11,8 @@ from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import Role, may
 from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
+from programs.application import pairs as pairs_app
+from programs.application import roadmaps, views
 from programs.application.schemas import (
     CompletionIn,
     DissolveIn,
@@ -28,7 +30,7 @@ router = APIRouter(tags=["pairs"])
     "/pairs", summary="Мои пары (наставник, наставляемый)", openapi_extra=may(Role.MENTOR, Role.MENTEE)
 )
 async def my_pairs(principal: CurrentPrincipal, programs: ProgramsDep) -> list[dict[str, Any]]:
-    return await programs.pairs(principal)
+    return await views.pair_list(programs, principal)
 
 
 @router.get(
@@ -44,7 +46,7 @@ async def my_pairs(principal: CurrentPrincipal, programs: ProgramsDep) -> list[d
     ),
 )
 async def get_pair(pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
-    return await programs.pair(principal, pair_id)
+    return await views.pair(programs, principal, pair_id)
 
 
 @router.post(
@@ -55,7 +57,7 @@ async def get_pair(pair_id: UUID, principal: CurrentPrincipal, programs: Program
 async def dissolve(
     pair_id: UUID, data: DissolveIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    return versioned(response, await programs.dissolve(principal, pair_id, data))
+    return versioned(response, await pairs_app.dissolve(programs, principal, pair_id, data))
 
 
 @router.get(
@@ -73,7 +75,7 @@ async def dissolve(
 async def get_roadmap(
     pair_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    roadmap = await programs.roadmap(principal, pair_id)
+    roadmap = await views.roadmap(programs, principal, pair_id)
     response.headers["ETag"] = f'"{roadmap["version"]}"'
     return roadmap
 
@@ -91,7 +93,7 @@ async def set_roadmap(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.set_roadmap(principal, pair_id, data, expected))
+    return versioned(response, await roadmaps.set_items(programs, principal, pair_id, data, expected))
 
 
 @router.post(
@@ -108,7 +110,7 @@ async def from_template(
     response: Response,
 ) -> dict[str, Any]:
     return versioned(
-        response, await programs.roadmap_from_template(principal, pair_id, data.template, expected)
+        response, await roadmaps.from_template(programs, principal, pair_id, data.template, expected)
     )
 
 
@@ -125,7 +127,7 @@ async def complete_item(
     programs: ProgramsDep,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.complete_item(principal, pair_id, item_id, data))
+    return versioned(response, await roadmaps.complete_item(programs, principal, pair_id, item_id, data))
 
 
 @router.post(
@@ -137,7 +139,7 @@ async def complete_item(
 async def hold_meeting(
     pair_id: UUID, data: MeetingIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    meeting_id, version = await programs.hold_meeting(principal, pair_id, data)
+    meeting_id, version = await pairs_app.hold_meeting(programs, principal, pair_id, data)
     return versioned(response, version, id=meeting_id)
 
 
@@ -155,7 +157,9 @@ async def submit_feedback(
     programs: ProgramsDep,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.submit_feedback(principal, pair_id, meeting_id, data))
+    return versioned(
+        response, await pairs_app.submit_feedback(programs, principal, pair_id, meeting_id, data)
+    )
 
 
 @router.post(
@@ -167,4 +171,4 @@ async def submit_feedback(
 async def reflect(
     pair_id: UUID, data: ReflectionIn, principal: CurrentPrincipal, programs: ProgramsDep
 ) -> None:
-    await programs.reflect(principal, pair_id, data)
+    await pairs_app.reflect(programs, principal, pair_id, data)

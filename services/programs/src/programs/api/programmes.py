@@ -11,6 +11,9 @@ from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import Role, may
 from mentornet_spine.http import IfMatch, versioned
 from programs.api.deps import ProgramsDep
+from programs.application import pairing, views
+from programs.application import pairs as pairs_app
+from programs.application import programmes as programmes_app
 from programs.application.schemas import DocumentIn, PairIn, ProgrammeCompletionIn, ProgrammeIn, StageIn
 
 router = APIRouter(tags=["programmes"])
@@ -25,7 +28,7 @@ router = APIRouter(tags=["programmes"])
 async def launch(
     data: ProgrammeIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    programme_id, version = await programs.launch(principal, data)
+    programme_id, version = await programmes_app.launch(programs, principal, data)
     return versioned(response, version, id=programme_id)
 
 
@@ -39,7 +42,7 @@ async def list_programmes(
     programs: ProgramsDep,
     school: str | None = Query(default=None, max_length=32),
 ) -> list[dict[str, Any]]:
-    return await programs.programmes(principal, school)
+    return await views.programme_list(programs, principal, school)
 
 
 @router.get(
@@ -50,7 +53,7 @@ async def list_programmes(
 async def get_programme(
     programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    programme = await programs.programme(principal, programme_id)
+    programme = await views.programme(programs, principal, programme_id)
     response.headers["ETag"] = f'"{programme["version"]}"'
     return programme
 
@@ -68,7 +71,9 @@ async def change_stage(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.change_stage(principal, programme_id, data, expected))
+    return versioned(
+        response, await programmes_app.change_stage(programs, principal, programme_id, data, expected)
+    )
 
 
 @router.post(
@@ -84,7 +89,9 @@ async def record_document(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.record_document(principal, programme_id, data, expected))
+    return versioned(
+        response, await programmes_app.record_document(programs, principal, programme_id, data, expected)
+    )
 
 
 @router.get(
@@ -99,7 +106,7 @@ async def candidates(
     mentee: UUID,
     limit: int = Query(default=10, ge=1, le=50),
 ) -> list[dict[str, Any]]:
-    return await programs.candidates(principal, programme_id, mentee, limit)
+    return await pairing.candidates(programs, principal, programme_id, mentee, limit)
 
 
 @router.post(
@@ -108,7 +115,7 @@ async def candidates(
     openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def proposal(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> dict[str, Any]:
-    return await programs.proposal(principal, programme_id)
+    return await pairing.proposal(programs, principal, programme_id)
 
 
 @router.post(
@@ -120,7 +127,7 @@ async def proposal(programme_id: UUID, principal: CurrentPrincipal, programs: Pr
 async def form_pair(
     programme_id: UUID, data: PairIn, principal: CurrentPrincipal, programs: ProgramsDep, response: Response
 ) -> dict[str, Any]:
-    pair_id, version = await programs.form_pair(principal, programme_id, data)
+    pair_id, version = await pairs_app.form(programs, principal, programme_id, data)
     return versioned(response, version, id=pair_id)
 
 
@@ -139,7 +146,7 @@ async def form_pair(
 async def programme_pairs(
     programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep
 ) -> list[dict[str, Any]]:
-    return await programs.pairs(principal, programme_id)
+    return await views.pair_list(programs, principal, programme_id)
 
 
 @router.post(
@@ -155,4 +162,6 @@ async def complete(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, Any]:
-    return versioned(response, await programs.complete_programme(principal, programme_id, data, expected))
+    return versioned(
+        response, await programmes_app.complete(programs, principal, programme_id, data, expected)
+    )

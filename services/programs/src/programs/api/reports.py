@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import Role, may
+from programs.adapters.report_xlsx import render_xlsx
 from programs.api.deps import ProgramsDep
-from programs.application.report import render_xlsx
+from programs.application import views
 
 router = APIRouter(tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     openapi_extra=may(Role.REGIONAL_OPERATOR, Role.MUNICIPAL_OPERATOR, Role.SCHOOL, Role.SCHOOL_CURATOR),
 )
 async def yearly_report(programme_id: UUID, principal: CurrentPrincipal, programs: ProgramsDep) -> Response:
-    data = await programs.report_data(principal, programme_id)
+    data = await views.report_data(programs, principal, programme_id)
     return Response(
         render_xlsx(data),
         media_type=XLSX,
