@@ -23,7 +23,8 @@ from registry.adapters.vault import Vault, load_or_create_kek
 from registry.api import directory, identity, participants, schools
 from registry.api.errors import install_errors
 from registry.api.participants import MAX_IMPORT_BYTES
-from registry.application.registry import Registry
+from registry.application import accounts
+from registry.application.context import Registry
 from registry.application.schemas import AccountIn
 from registry.settings import RegistrySettings
 
@@ -50,10 +51,10 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
     issuer = TokenIssuer([key], lifetime_s=own.token_lifetime_s)
     vault = Vault(own.kek() or load_or_create_kek(own.data_dir / "registry-kek.b64"))
     runtime = ServiceRuntime(settings, migrations=[MIGRATIONS])
-    registry = Registry(runtime.engine, runtime.store, vault, own.region, date.today)
+    registry = Registry.create(runtime.engine, runtime.store, vault, own.region, date.today)
 
     async def bootstrap_operator() -> None:
-        if await registry.has_accounts():
+        if await accounts.any_exist(registry):
             return
         password = own.bootstrap_password
         if password is None:
@@ -65,7 +66,8 @@ def create_app(settings: SpineSettings, registry_settings: RegistrySettings | No
             log.warning(
                 "first regional operator %r created; its password is in %s", own.bootstrap_username, path
             )
-        await registry.create_account(
+        await accounts.create(
+            registry,
             None,
             AccountIn(username=own.bootstrap_username, password=password, role=Role.REGIONAL_OPERATOR.value),
         )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from registry.application.registry import Registry
+from registry.application.context import Registry
 
 
 async def get_registry(request: Request) -> Registry:

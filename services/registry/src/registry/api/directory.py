@@ -11,6 +11,7 @@ from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import Role, may
 from mentornet_spine.validation import Code, Strict
 from registry.api.deps import RegistryDep
+from registry.application import views
 
 router = APIRouter(tags=["directory"])
 
@@ -28,4 +29,4 @@ class AddressQuery(Strict):
 async def addresses(
     query: AddressQuery, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, dict[str, str | None]]:
-    return await registry.addresses(principal, query.participant_ids, query.school_codes)
+    return await views.addresses(registry, principal, query.participant_ids, query.school_codes)

@@ -12,6 +12,7 @@ from mentornet_auth.principal import ANYONE, Role, may
 from mentornet_auth.tokens import TokenIssuer
 from mentornet_spine.validation import has_nul
 from registry.api.deps import RegistryDep
+from registry.application import accounts
 from registry.application.schemas import AccountIn
 
 router = APIRouter(tags=["identity"])
@@ -38,9 +39,9 @@ async def token(
             {"error": "invalid_request", "detail": "Недопустимый символ NUL"}, status_code=400
         )
     if grant_type == "client_credentials" and client_id and client_secret:
-        principal = await registry.client_principal(client_id, client_secret)
+        principal = await accounts.client_principal(registry, client_id, client_secret)
     elif grant_type == "password" and username and password:
-        principal = await registry.user_principal(username, password)
+        principal = await accounts.user_principal(registry, username, password)
     else:
         return JSONResponse(
             {"error": "invalid_request", "detail": "Нужны grant_type и соответствующие ему учётные данные"},
@@ -89,5 +90,5 @@ async def me(principal: CurrentPrincipal) -> dict[str, Any]:
 async def create_account(
     data: AccountIn, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, str]:
-    await registry.create_account(principal, data)
+    await accounts.create(registry, principal, data)
     return {"username": data.username}

@@ -14,6 +14,8 @@ from mentornet_auth.principal import Role, may
 from mentornet_events.vocabulary import BaseKind
 from mentornet_spine.http import IfMatch
 from registry.api.deps import RegistryDep
+from registry.application import participants as participants_app
+from registry.application import views
 from registry.application.importing import parse_base
 from registry.application.schemas import MenteeRegistration, MentorRegistration, ProfileChanges
 
@@ -30,7 +32,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 async def register_mentor(
     code: str, data: MentorRegistration, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, UUID]:
-    return {"id": await registry.register(principal, code, data)}
+    return {"id": await participants_app.register(registry, principal, code, data)}
 
 
 @router.post(
@@ -42,7 +44,7 @@ async def register_mentor(
 async def register_mentee(
     code: str, data: MenteeRegistration, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, UUID]:
-    return {"id": await registry.register(principal, code, data)}
+    return {"id": await participants_app.register(registry, principal, code, data)}
 
 
 @router.get(
@@ -59,7 +61,7 @@ async def list_participants(
         bool, Query(description="С персональными данными (только для самой организации)")
     ] = False,
 ) -> list[dict[str, Any]]:
-    return await registry.participants(principal, code, base, person)
+    return await views.participant_list(registry, principal, code, base, person)
 
 
 @router.get(
@@ -77,7 +79,7 @@ async def list_participants(
 async def get_participant(
     participant_id: UUID, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
-    view = await registry.participant(principal, participant_id)
+    view = await views.participant(registry, principal, participant_id)
     response.headers["ETag"] = f'"{view["version"]}"'
     return view
 
@@ -95,7 +97,7 @@ async def update_participant(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    version = await registry.update_participant(principal, participant_id, changes, expected)
+    version = await participants_app.update(registry, principal, participant_id, changes, expected)
     response.headers["ETag"] = f'"{version}"'
     return {"version": version}
 
@@ -108,7 +110,7 @@ async def update_participant(
 async def withdraw_consent(
     participant_id: UUID, base: BaseKind, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, int]:
-    return {"version": await registry.withdraw_consent(principal, participant_id, base)}
+    return {"version": await participants_app.withdraw_consent(registry, principal, participant_id, base)}
 
 
 @router.delete(
@@ -117,7 +119,7 @@ async def withdraw_consent(
     openapi_extra=may(Role.SCHOOL, Role.SCHOOL_CURATOR, Role.MENTOR, Role.MENTEE),
 )
 async def erase(participant_id: UUID, principal: CurrentPrincipal, registry: RegistryDep) -> dict[str, int]:
-    return {"version": await registry.erase(principal, participant_id)}
+    return {"version": await participants_app.erase(registry, principal, participant_id)}
 
 
 @router.post(
@@ -136,7 +138,7 @@ async def import_base(
     content = await file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         return JSONResponse({"detail": "Файл больше 20 МБ"}, status_code=413)
-    await registry.ensure_writable(principal, code)
+    await participants_app.ensure_writable(registry, principal, code)
     report = parse_base(base, file.filename or "", content)
     body: dict[str, Any] = {
         "rows": report.rows,
@@ -147,5 +149,5 @@ async def import_base(
     if not report.ok:
         return JSONResponse(body | {"detail": "В файле есть ошибки; ничего не внесено"}, status_code=422)
     if not dry_run:
-        body["imported"] = await registry.import_all(principal, code, report.registrations)
+        body["imported"] = await participants_app.import_all(registry, principal, code, report.registrations)
     return JSONResponse(body, status_code=200 if dry_run else 201)

@@ -10,6 +10,8 @@ from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import ANYONE, Role, may
 from mentornet_spine.http import IfMatch, versioned
 from registry.api.deps import RegistryDep
+from registry.application import schools as schools_app
+from registry.application import views
 from registry.application.schemas import Headcounts, MunicipalityIn, Reason, SchoolIn
 
 router = APIRouter(tags=["schools"])
@@ -24,7 +26,7 @@ router = APIRouter(tags=["schools"])
 async def register_municipality(
     data: MunicipalityIn, principal: CurrentPrincipal, registry: RegistryDep
 ) -> dict[str, str]:
-    await registry.register_municipality(principal, data)
+    await schools_app.register_municipality(registry, principal, data)
     return {"code": data.code}
 
 
@@ -41,7 +43,7 @@ async def register_municipality(
     ),
 )
 async def list_municipalities(principal: CurrentPrincipal, registry: RegistryDep) -> list[dict[str, Any]]:
-    return await registry.municipalities(principal)
+    return await views.municipality_list(registry, principal)
 
 
 @router.post(
@@ -53,14 +55,14 @@ async def list_municipalities(principal: CurrentPrincipal, registry: RegistryDep
 async def register_school(
     data: SchoolIn, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return versioned(response, await registry.register_school(principal, data))
+    return versioned(response, await schools_app.register_school(registry, principal, data))
 
 
 @router.post(
     "/schools/applications", status_code=202, summary="Подать заявку на подключение", openapi_extra=ANYONE
 )
 async def apply_school(data: SchoolIn, registry: RegistryDep, response: Response) -> dict[str, int]:
-    return versioned(response, await registry.register_school(None, data))
+    return versioned(response, await schools_app.register_school(registry, None, data))
 
 
 @router.get(
@@ -78,7 +80,7 @@ async def apply_school(data: SchoolIn, registry: RegistryDep, response: Response
 async def list_schools(
     principal: CurrentPrincipal, registry: RegistryDep, municipality: str | None = None
 ) -> list[dict[str, Any]]:
-    return await registry.schools(principal, municipality)
+    return await views.school_list(registry, principal, municipality)
 
 
 @router.get(
@@ -96,7 +98,7 @@ async def list_schools(
 async def get_school(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
-    school = await registry.school(principal, code)
+    school = await views.school(registry, principal, code)
     response.headers["ETag"] = f'"{school["version"]}"'
     return school
 
@@ -105,7 +107,7 @@ async def get_school(
 async def approve(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
-    return versioned(response, await registry.approve_school(principal, code, expected))
+    return versioned(response, await schools_app.approve(registry, principal, code, expected))
 
 
 @router.post("/schools/{code}/suspend", summary="Приостановить", openapi_extra=may(Role.REGIONAL_OPERATOR))
@@ -117,14 +119,14 @@ async def suspend(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    return versioned(response, await registry.suspend_school(principal, code, data.reason, expected))
+    return versioned(response, await schools_app.suspend(registry, principal, code, data.reason, expected))
 
 
 @router.post("/schools/{code}/resume", summary="Возобновить", openapi_extra=may(Role.REGIONAL_OPERATOR))
 async def resume(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, expected: IfMatch, response: Response
 ) -> dict[str, int]:
-    return versioned(response, await registry.resume_school(principal, code, expected))
+    return versioned(response, await schools_app.resume(registry, principal, code, expected))
 
 
 @router.post("/schools/{code}/disconnect", summary="Отключить", openapi_extra=may(Role.REGIONAL_OPERATOR))
@@ -136,7 +138,7 @@ async def disconnect(
     expected: IfMatch,
     response: Response,
 ) -> dict[str, int]:
-    return versioned(response, await registry.disconnect_school(principal, code, data.reason, expected))
+    return versioned(response, await schools_app.disconnect(registry, principal, code, data.reason, expected))
 
 
 @router.put(
@@ -153,7 +155,10 @@ async def headcounts(
     response: Response,
 ) -> dict[str, int]:
     return versioned(
-        response, await registry.update_headcounts(principal, code, data.teachers, data.students, expected)
+        response,
+        await schools_app.update_headcounts(
+            registry, principal, code, data.teachers, data.students, expected
+        ),
     )
 
 
@@ -165,7 +170,7 @@ async def headcounts(
 async def refresh(
     code: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return versioned(response, await registry.refresh_bases(principal, code))
+    return versioned(response, await schools_app.refresh_bases(registry, principal, code))
 
 
 @router.post(
@@ -175,7 +180,7 @@ async def refresh(
     openapi_extra=may(Role.REGIONAL_OPERATOR),
 )
 async def issue_credentials(code: str, principal: CurrentPrincipal, registry: RegistryDep) -> dict[str, str]:
-    issued = await registry.issue_credentials(principal, code)
+    issued = await schools_app.issue_credentials(registry, principal, code)
     return {"client_id": issued.client_id, "client_secret": issued.client_secret}
 
 
@@ -187,7 +192,7 @@ async def issue_credentials(code: str, principal: CurrentPrincipal, registry: Re
 async def list_credentials(
     code: str, principal: CurrentPrincipal, registry: RegistryDep
 ) -> list[dict[str, Any]]:
-    return await registry.credentials(principal, code)
+    return await views.credentials(registry, principal, code)
 
 
 @router.delete(
@@ -198,4 +203,4 @@ async def list_credentials(
 async def revoke_credentials(
     code: str, client_id: str, principal: CurrentPrincipal, registry: RegistryDep, response: Response
 ) -> dict[str, int]:
-    return versioned(response, await registry.revoke_credentials(principal, code, client_id))
+    return versioned(response, await schools_app.revoke_credentials(registry, principal, code, client_id))
