@@ -19,10 +19,10 @@ from mentornet_spine.runtime import ServiceRuntime
 from mentornet_spine.services import ServiceSpec
 from mentornet_spine.settings import SpineSettings
 from notifications.adapters.directory import RegistryDirectory
+from notifications.adapters.dispatcher import Dispatcher
+from notifications.adapters.mailer import Mailer, SmtpSettings
 from notifications.adapters.tables import idempotency
 from notifications.api import routes
-from notifications.application.dispatcher import Dispatcher
-from notifications.application.mailer import Mailer, SmtpSettings
 from notifications.application.notifications import Notifications
 from notifications.application.reminders import Reminders
 from notifications.consumers.fanout import FanOut

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -20,7 +21,7 @@ from mentornet_spine.http import NotFound
 from mentornet_spine.upsert import upsert
 from mentornet_spine.validation import Code, Strict
 from notifications.adapters.tables import broadcasts, deliveries, messages, preferences, schools, webhooks
-from notifications.consumers.fanout import queue_webhooks
+from notifications.application.delivery import queue_webhooks
 from notifications.domain.messages import render
 
 SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
@@ -59,7 +60,7 @@ def inboxes(principal: Principal) -> list[str]:
 
 
 class Notifications:
-    def __init__(self, engine: AsyncEngine, wake_dispatcher: Any = None) -> None:
+    def __init__(self, engine: AsyncEngine, wake_dispatcher: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.reads = statement_reads(engine)
         self.wake_dispatcher = wake_dispatcher or (lambda: None)

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications.adapters.tables import items, meetings
-from notifications.consumers.fanout import deliver, pair_people
+from notifications.application.delivery import deliver, pair_people
 from notifications.domain.messages import render
 from notifications.domain.rules import Audience, Rule
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications.adapters.directory import RegistryDirectory
 from notifications.adapters.tables import emails, messages
-from notifications.application.worker import LeasedWorker
+from notifications.adapters.worker import LeasedWorker
 from notifications.domain.webhooks import DeliveryPolicy, retry_delay
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications.adapters.tables import deliveries, messages, webhooks
-from notifications.application.worker import LeasedWorker
+from notifications.adapters.worker import LeasedWorker
 from notifications.domain.webhooks import Circuit, DeliveryPolicy, retry_delay, signature
 
 log = logging.getLogger(__name__)
