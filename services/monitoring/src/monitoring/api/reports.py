@@ -13,10 +13,13 @@ from mentornet_auth import Principal, Role
 from mentornet_auth.fastapi import CurrentPrincipal
 from mentornet_auth.principal import may
 from mentornet_events.envelope import CODE_PATTERN
+from monitoring.adapters.report_pdf import render_pdf
+from monitoring.adapters.report_xlsx import render_xlsx
 from monitoring.api.deps import MonitoringDep
 from monitoring.api.indicators import PeriodQuery
 from monitoring.application.monitoring import Monitoring
-from monitoring.application.report import Level, YearlyReport, render_pdf, render_xlsx
+from monitoring.application.report import contents
+from monitoring.domain.report import Level, ReportContents, YearlyReport
 
 router = APIRouter(tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,12 +49,12 @@ async def _answer(
     level: Level,
     code: str | None,
     period: str | None,
-    render: Callable[[YearlyReport], bytes],
+    render: Callable[[ReportContents], bytes],
     media_type: str,
     extension: str,
 ) -> Response:
     report = await monitoring.yearly_report(principal, level, code, period)
-    body = await run_in_threadpool(render, report)  # CPU-bound: off the event loop
+    body = await run_in_threadpool(render, contents(report))  # CPU-bound: off the event loop
     return Response(
         body, media_type=media_type, headers={"Content-Disposition": disposition(report, extension)}
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mentornet_events.vocabulary import DeficitArea, EvaluationLevel
 from mentornet_spine.projection import Tables
-from monitoring.consumers.facts import BOTH_FORMS
+from monitoring.adapters.tables import BOTH_FORMS
 from monitoring.domain.periods import Period
 from monitoring.domain.risks import COVERAGE_TARGET, risk_flags
 

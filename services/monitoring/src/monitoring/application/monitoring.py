@@ -17,12 +17,13 @@ from mentornet_events.catalogue.monitoring import FederalAggregatesPublished, Fe
 from mentornet_spine.db import reader, snapshot_reads
 from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
+from mentornet_spine.projection import Projection
 from mentornet_spine.store import EventStore
+from monitoring.adapters.tables import CHANGES
 from monitoring.application.answers import Answer, Answers, Positions
 from monitoring.application.indicators import ALL, Area, blank, indicators
-from monitoring.application.report import Level, YearlyReport
-from monitoring.consumers.facts import CHANGES, MonitoringFacts
 from monitoring.domain.periods import Period, parse_period
+from monitoring.domain.report import Level, YearlyReport
 from monitoring.domain.suppression import DEFAULT_THRESHOLD, share, suppress, suppressed_keys
 
 SCHOOL_STAFF = (Role.SCHOOL, Role.SCHOOL_CURATOR)
@@ -38,7 +39,7 @@ class Monitoring:
         self,
         engine: AsyncEngine,
         store: EventStore,
-        facts: MonitoringFacts,
+        facts: Projection,  # the facts (monitoring.consumers.facts): its live tables
         region: str,
         today: Callable[[], date],
         threshold: int = DEFAULT_THRESHOLD,

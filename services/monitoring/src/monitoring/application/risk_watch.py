@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mentornet_events import Tenant
 from mentornet_events.catalogue.monitoring import RiskFlagRaised
 from mentornet_spine.db import reader
+from mentornet_spine.projection import Projection
 from mentornet_spine.store import ConcurrencyConflict, EventStore
 from monitoring.application.indicators import Area, indicators
-from monitoring.consumers.facts import MonitoringFacts
 from monitoring.domain.periods import parse_period
 
 
@@ -26,7 +26,7 @@ class RiskWatch:
         self,
         engine: AsyncEngine,
         store: EventStore,
-        facts: MonitoringFacts,
+        facts: Projection,  # the facts (monitoring.consumers.facts): its live tables
         region: str,
         today: Callable[[], date],
     ) -> None:
