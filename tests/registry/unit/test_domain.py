@@ -17,9 +17,9 @@ from mentornet_events.catalogue.registry import (
 )
 from mentornet_events.vocabulary import BaseKind, ConsentGiver, DeficitArea, ParticipantRole, SchoolKind
 from mentornet_spine.errors import DomainError, InvalidCommand
-from registry.application.schemas import experience_band
 from registry.domain import participant as participants
 from registry.domain import school as schools
+from registry.domain.participant import experience_band
 
 TODAY = date(2026, 9, 1)
 

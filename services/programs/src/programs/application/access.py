@@ -1,5 +1,5 @@
-"""Who may see and change a programme or a pair: each answers 404 for what the caller may not see
-(no hint that it exists) and 403 for what they may see but not do."""
+"""Who may see and change a programme or a pair (404 for what the caller may not see, with no hint
+that it exists; 403 for what they may see but not do), and the aggregates loaded in a unit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_events import Tenant
 from mentornet_spine.errors import DomainError
 from mentornet_spine.http import NotFound
+from mentornet_spine.uow import UnitOfWork
 from programs.adapters.tables import pairs, programmes
+from programs.domain import pair as pair_domain
+from programs.domain import programme as programme_domain
+from programs.domain import roadmap as roadmap_domain
 
 WRITERS = (Role.SCHOOL, Role.SCHOOL_CURATOR)
 PEOPLE = (Role.MENTOR, Role.MENTEE)
@@ -97,3 +101,26 @@ async def roadmap_writer(
     if row.status != "active":
         raise DomainError("Пара не работает: дорожная карта не меняется")
     return row, tenant
+
+
+async def load_pair(uow: UnitOfWork, pair_id: UUID, version: int | None) -> pair_domain.Pair:
+    found = pair_domain.Pair.replay(await uow.events(pair_domain.stream_id(pair_id), version))
+    if found is None:
+        raise NotFound(f"Пара {pair_id} не найдена")
+    return found
+
+
+async def load_programme(
+    uow: UnitOfWork, programme_id: UUID, version: int | None
+) -> programme_domain.Programme:
+    events = await uow.events(programme_domain.stream_id(programme_id), version)
+    found = programme_domain.Programme.replay(events)
+    if found is None:
+        raise NotFound(f"Программа {programme_id} не найдена")
+    return found
+
+
+async def load_roadmap(uow: UnitOfWork, pair_id: UUID, version: int | None) -> roadmap_domain.Roadmap:
+    return roadmap_domain.Roadmap.replay(
+        pair_id, await uow.events(roadmap_domain.stream_id(pair_id), version)
+    )

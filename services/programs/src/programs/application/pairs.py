@@ -14,7 +14,7 @@ from mentornet_events.vocabulary import MentoringForm
 from mentornet_spine.errors import DomainError
 from mentornet_spine.uow import UnitOfWork
 from programs.adapters.tables import texts as text_rows
-from programs.application import access, aggregates, pairing, texts
+from programs.application import access, pairing, texts
 from programs.application.context import Programs
 from programs.application.schemas import DissolveIn, FeedbackIn, MeetingIn, PairIn, ReflectionIn
 from programs.domain import pair as pair_domain
@@ -28,7 +28,7 @@ async def form(
     async with programs.units.begin() as uow:
         conn = uow.conn
         row = await access.programme_row(conn, principal, programme_id, write=True, lock=True)
-        programme = await aggregates.programme(uow, programme_id, row.version)
+        programme = await access.load_programme(uow, programme_id, row.version)
         programme.require_pairing()
         known = await pairing.eligibility(conn, ids)
         missing = [str(i) for i in ids if i not in known]
@@ -62,7 +62,7 @@ async def _pair_command(
     """Check the caller, decide on the pair, record the events in the caller's unit; the version."""
     row, tenant = await access.pair_row(uow.conn, principal, pair_id)
     access.require_pair_writer(principal, row, member_side)
-    pair = await aggregates.pair(uow, pair_id, row.version)
+    pair = await access.load_pair(uow, pair_id, row.version)
     return await uow.record(pair_domain.stream_id(pair_id), pair.version, decide(pair), tenant)
 
 

@@ -15,7 +15,7 @@ from mentornet_events import DomainEvent, Tenant
 from mentornet_spine.errors import DomainError
 from mentornet_spine.uow import check_expected
 from programs.adapters.tables import pairs
-from programs.application import access, aggregates, texts
+from programs.application import access, texts
 from programs.application.context import Programs
 from programs.application.schemas import DocumentIn, ProgrammeCompletionIn, ProgrammeIn, StageIn
 from programs.domain import pair as pair_domain
@@ -53,7 +53,7 @@ async def _decide(
 ) -> int:
     async with programs.units.begin() as uow:
         row = await access.programme_row(uow.conn, principal, programme_id, write=True)
-        programme = await aggregates.programme(uow, programme_id, row.version)
+        programme = await access.load_programme(uow, programme_id, row.version)
         check_expected(expected, programme.version)
         return await uow.record(
             programme_domain.stream_id(programme_id),
@@ -97,7 +97,7 @@ async def complete(
     on = data.completed_on or programs.today()
     async with programs.units.begin() as uow:
         row = await access.programme_row(uow.conn, principal, programme_id, write=True)
-        programme = await aggregates.programme(uow, programme_id, row.version)
+        programme = await access.load_programme(uow, programme_id, row.version)
         check_expected(expected, programme.version)
         tenant = access.tenant_of(row)
         members = list(
@@ -116,7 +116,7 @@ async def complete(
             )
         events = programme.complete(on, len(active), list(data.nominated_mentor_ids))
         for pair_id, pair_version in active:
-            pair = await aggregates.pair(uow, pair_id, pair_version)
+            pair = await access.load_pair(uow, pair_id, pair_version)
             await uow.record(pair_domain.stream_id(pair_id), pair.version, pair.complete(on), tenant)
         version = await uow.record(
             programme_domain.stream_id(programme_id), programme.version, events, tenant

@@ -15,7 +15,7 @@ from mentornet_spine.http import NotFound
 from mentornet_spine.store import ConcurrencyConflict
 from mentornet_spine.uow import check_expected
 from programs.adapters.tables import pairs, programmes, roadmap_items
-from programs.application import access, aggregates, texts
+from programs.application import access, texts
 from programs.application.context import Programs
 from programs.application.schemas import CompletionIn, RoadmapIn, RoadmapItemIn
 from programs.domain import roadmap as roadmap_domain
@@ -32,7 +32,7 @@ async def set_items(
     ]
     async with programs.units.begin() as uow:
         row, tenant = await access.roadmap_writer(uow.conn, principal, pair_id)
-        roadmap = await aggregates.roadmap(uow, pair_id, row.roadmap_version)
+        roadmap = await access.load_roadmap(uow, pair_id, row.roadmap_version)
         # an edit based on an older version loses; without If-Match the version read here is expected
         check_expected(expected, roadmap.version)
         events = roadmap.set_items(planned, data.reason)
@@ -78,7 +78,7 @@ async def complete_item(
 ) -> int:
     async with programs.units.begin() as uow:
         row, tenant = await access.roadmap_writer(uow.conn, principal, pair_id, sides=("mentor", "mentee"))
-        roadmap = await aggregates.roadmap(uow, pair_id, row.roadmap_version)
+        roadmap = await access.load_roadmap(uow, pair_id, row.roadmap_version)
         today = programs.today()
         events = roadmap.complete_item(item_id, data.completed_on or today, data.product_kind, today)
         version = await uow.record(roadmap_domain.stream_id(pair_id), roadmap.version, events, tenant)
@@ -120,7 +120,7 @@ async def check_overdue(programs: Programs, today: date | None = None) -> int:
     for candidate in candidates:
         try:
             async with programs.units.begin() as uow:
-                roadmap = await aggregates.roadmap(uow, candidate.pair_id, candidate.roadmap_version)
+                roadmap = await access.load_roadmap(uow, candidate.pair_id, candidate.roadmap_version)
                 events = roadmap.overdue(today)
                 await uow.record(
                     roadmap_domain.stream_id(candidate.pair_id),

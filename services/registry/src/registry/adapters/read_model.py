@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select, update
@@ -38,10 +40,12 @@ _SCHOOL_STATUS: dict[type[DomainEvent], str] = {
 }
 
 
-async def apply_events(
-    conn: AsyncConnection, tenant: Tenant, events: list[DomainEvent], version: int
+async def project(
+    conn: AsyncConnection, tenant: Tenant, events: list[DomainEvent], version: int, _facts: Mapping[str, Any]
 ) -> None:
-    """Apply new events; ``version`` is the aggregate's stream version after them (for If-Match)."""
+    """Apply new events; ``version`` is the aggregate's stream version after them (for If-Match).
+    The registry's commands carry no facts beyond their events (the projector's signature is the
+    unit of work's, shared with programs)."""
     for event in events:
         await _apply(conn, tenant, event, version)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from registry.application.importing import ImportFileError
+from registry.adapters.spreadsheets import ImportFileError
 
 
 def install_errors(app: FastAPI) -> None:

@@ -1,5 +1,5 @@
-"""Who may see and change a school or a participant: 404 for what the caller may not see (no hint
-that it exists), 403 for what they may see but not do."""
+"""Who may see and change a school or a participant (404 for what the caller may not see, with no
+hint that it exists; 403 for what they may see but not do), and the aggregates loaded in a unit."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from mentornet_auth import Principal, Role
 from mentornet_events import Tenant
 from mentornet_spine.errors import DomainError
 from mentornet_spine.http import NotFound
+from mentornet_spine.uow import UnitOfWork
 from registry.adapters.tables import participants, schools
 from registry.application.context import Registry
+from registry.domain import participant as participant_domain
+from registry.domain import school as school_domain
 
 SCHOOL_WRITERS = (Role.SCHOOL, Role.SCHOOL_CURATOR)
 
@@ -68,3 +71,20 @@ async def participant_row(
     if not allowed:
         raise NotFound(f"Участник {participant_id} не найден")
     return row
+
+
+async def load_school(uow: UnitOfWork, code: str, version: int | None = None) -> school_domain.School:
+    found = school_domain.School.replay(await uow.events(school_domain.stream_id(code), version))
+    if found is None:
+        raise NotFound(f"Организация {code} не найдена")
+    return found
+
+
+async def load_participant(
+    uow: UnitOfWork, participant_id: UUID, version: int | None = None
+) -> participant_domain.Participant:
+    events = await uow.events(participant_domain.stream_id(participant_id), version)
+    found = participant_domain.Participant.replay(events)
+    if found is None:
+        raise NotFound(f"Участник {participant_id} не найден")
+    return found

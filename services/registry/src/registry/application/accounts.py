@@ -8,8 +8,9 @@ from mentornet_auth import AccessDenied, Principal, Role
 from mentornet_auth.principal import SCHOOL_ROLES
 from mentornet_events import Tenant
 from mentornet_spine.errors import DomainError, InvalidCommand
+from registry.adapters import passwords
 from registry.adapters.tables import accounts, school_credentials, schools
-from registry.application import access, passwords
+from registry.application import access
 from registry.application.context import Registry
 from registry.application.schemas import AccountIn
 

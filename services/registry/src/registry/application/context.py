@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mentornet_events import DomainEvent, Tenant
+from mentornet_events import Tenant
 from mentornet_spine.db import statement_reads
 from mentornet_spine.store import EventStore
 from mentornet_spine.uow import UnitsOfWork
 from registry.adapters import read_model
 from registry.adapters.vault import Vault
-
-
-async def _project(
-    conn: AsyncConnection, tenant: Tenant, events: list[DomainEvent], version: int, _facts: Mapping[str, Any]
-) -> None:
-    await read_model.apply_events(conn, tenant, events, version)
 
 
 @dataclass
@@ -39,4 +32,6 @@ class Registry:
     def create(
         cls, engine: AsyncEngine, store: EventStore, vault: Vault, region: str, today: Callable[[], date]
     ) -> Registry:
-        return cls(UnitsOfWork(engine, store, _project), statement_reads(engine), vault, region, today)
+        return cls(
+            UnitsOfWork(engine, store, read_model.project), statement_reads(engine), vault, region, today
+        )

@@ -6,14 +6,11 @@ the import applies all rows or none.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from mentornet_events.labels_ru import parse_label
@@ -26,6 +23,7 @@ from mentornet_events.vocabulary import (
     QualificationCategory,
 )
 from mentornet_spine.validation import ru_errors
+from registry.adapters.spreadsheets import ImportFileError, spreadsheet_rows
 from registry.application.schemas import MenteeRegistration, MentorRegistration
 
 E = TypeVar("E", bound=StrEnum)
@@ -66,10 +64,6 @@ YES = {"да", "yes", "1", "true", "+"}
 NO = {"нет", "no", "0", "false", "-", ""}
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (format, headers)."""
-
-
 @dataclass
 class RowError:
     line: int
@@ -85,29 +79,6 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _cells(filename: str, content: bytes) -> Iterator[list[str]]:
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as error:
-            raise ImportFileError(f"не удалось прочитать файл XLSX: {error}") from None
-        sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield ["" if v is None else str(v).strip() for v in row]
-        return
-    if not name.endswith(".csv"):
-        raise ImportFileError("поддерживаются файлы CSV и XLSX")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp1251")  # what Excel in Russian saves by default
-    header = text.split("\n", 1)[0]
-    delimiter = max(";,\t", key=header.count)  # Excel in Russian writes ';', others ','
-    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-        yield [cell.strip() for cell in row]
 
 
 def _enum(enum: type[E]) -> Callable[[str], E | None]:
@@ -165,7 +136,7 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 def parse_base(base: BaseKind, filename: str, content: bytes) -> ImportReport:
     columns = MENTOR_COLUMNS if base is BaseKind.MENTOR else MENTEE_COLUMNS
-    rows = _cells(filename, content)
+    rows = spreadsheet_rows(filename, content)
     header = next(rows, None)
     if header is None:
         raise ImportFileError("файл пуст")

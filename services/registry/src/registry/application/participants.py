@@ -13,20 +13,19 @@ from sqlalchemy import select
 from mentornet_auth import Principal
 from mentornet_events import DomainEvent
 from mentornet_events.catalogue.registry import MenteeRegistered, MentorRegistered
-from mentornet_events.vocabulary import BaseKind, ParticipantRole
+from mentornet_events.vocabulary import BaseKind
 from mentornet_spine.errors import InvalidCommand
 from mentornet_spine.http import NotFound
 from mentornet_spine.store import StreamAppend
 from mentornet_spine.uow import UnitOfWork, check_expected
 from registry.adapters import read_model
 from registry.adapters.tables import participants
-from registry.application import access, aggregates
+from registry.application import access
 from registry.application.context import Registry
 from registry.application.schemas import (
     MenteeRegistration,
     MentorRegistration,
     ProfileChanges,
-    experience_band,
 )
 from registry.domain import participant as participant_domain
 
@@ -68,7 +67,7 @@ async def register(
         school_row = await access.writable_school(uow.conn, principal, school_code)
         existing: participant_domain.Participant | None = None
         if registration.participant_id is not None:
-            existing = await aggregates.participant(uow, registration.participant_id)
+            existing = await access.load_participant(uow, registration.participant_id)
             where = await uow.conn.scalar(
                 select(participants.c.school).where(participants.c.id == existing.id)
             )
@@ -95,38 +94,25 @@ def _enter_base(
     participant_id: UUID,
     registration: Registration,
 ) -> tuple[MentorRegistered | MenteeRegistered, list[DomainEvent]]:
-    """The entry and its consent; a student counts as a minor unless said otherwise."""
     entry = _entry(participant_id, registration)
-    minor = registration.minor if registration.minor is not None else entry.role is ParticipantRole.STUDENT
     events = participant_domain.register(
-        existing, entry, minor=bool(minor), consent_by=registration.consent.given_by, today=registry.today()
+        existing,
+        entry,
+        minor=registration.minor,
+        consent_by=registration.consent.given_by,
+        today=registry.today(),
     )
     return entry, events
 
 
 def _entry(participant_id: UUID, registration: Registration) -> MentorRegistered | MenteeRegistered:
-    if isinstance(registration, MentorRegistration):
-        m = registration.entry
-        return MentorRegistered(
-            participant_id=participant_id,
-            role=m.role,
-            subjects=m.subjects,
-            experience_band=experience_band(m.experience_years),
-            qualification=m.qualification,
-            competencies=m.competencies,
-            hours_per_month=m.hours_per_month,
-            max_mentees=m.max_mentees,
-        )
-    e = registration.entry
-    return MenteeRegistered(
+    """The event carries the entry's fields, with the years of experience as a band."""
+    event = MentorRegistered if isinstance(registration, MentorRegistration) else MenteeRegistered
+    entry = registration.entry
+    return event(
         participant_id=participant_id,
-        role=e.role,
-        subjects=e.subjects,
-        experience_band=experience_band(e.experience_years),
-        young_specialist=e.young_specialist,
-        grade=e.grade,
-        deficits=e.deficits,
-        desired_form=e.desired_form,
+        experience_band=participant_domain.experience_band(entry.experience_years),
+        **{name: value for name, value in entry if name != "experience_years"},
     )
 
 
@@ -143,7 +129,7 @@ async def _decide(
     row = await access.participant_row(registry, uow.conn, principal, participant_id)
     if not (self_service and principal.participant_id == participant_id):
         principal.require_role(*access.SCHOOL_WRITERS)
-    participant = await aggregates.participant(uow, participant_id)
+    participant = await access.load_participant(uow, participant_id)
     check_expected(expected, participant.version)
     tenant = await access.place(registry, uow.conn, row.school)
     return await uow.record(
@@ -160,7 +146,7 @@ async def update(
 ) -> int:
     data = changes.model_dump(exclude={"person", "experience_years"}, exclude_none=True)
     if changes.experience_years is not None:
-        data["experience_band"] = experience_band(changes.experience_years)
+        data["experience_band"] = participant_domain.experience_band(changes.experience_years)
     async with registry.units.begin() as uow:
         version = await _decide(
             registry, uow, principal, participant_id, lambda p: p.update_profile(data), expected

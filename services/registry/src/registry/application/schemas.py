@@ -10,7 +10,6 @@ from mentornet_auth import Role
 from mentornet_events.vocabulary import (
     ConsentGiver,
     DeficitArea,
-    ExperienceBand,
     MentoringForm,
     ParticipantRole,
     QualificationCategory,
@@ -132,15 +131,3 @@ class AccountIn(Strict):
     municipality: Code | None = Field(default=None, description="Для муниципального оператора")
     school: Code | None = Field(default=None, description="Для куратора, наставника и наставляемого")
     participant_id: UUID | None = None
-
-
-def experience_band(years: int | None) -> ExperienceBand | None:
-    if years is None:
-        return None
-    if years < 3:
-        return ExperienceBand.UNDER_3
-    if years < 10:
-        return ExperienceBand.FROM_3_TO_10
-    if years < 20:
-        return ExperienceBand.FROM_10_TO_20
-    return ExperienceBand.OVER_20

@@ -15,6 +15,7 @@ from mentornet_events.catalogue.registry import MunicipalityRegistered, SchoolBa
 from mentornet_spine.errors import DomainError, InvalidCommand
 from mentornet_spine.store import ConcurrencyConflict
 from mentornet_spine.uow import UnitOfWork, check_expected
+from registry.adapters import passwords
 from registry.adapters.tables import (
     municipalities,
     participants,
@@ -22,7 +23,7 @@ from registry.adapters.tables import (
     school_credentials,
     schools,
 )
-from registry.application import access, aggregates, passwords
+from registry.application import access
 from registry.application.context import Registry
 from registry.application.schemas import MunicipalityIn, SchoolIn
 from registry.domain import school as school_domain
@@ -82,7 +83,7 @@ async def _decide(
     """Check the caller, decide on the school, record the events in the caller's unit; the version."""
     row = await access.visible_school(uow.conn, principal, code)
     principal.require_role(*roles)
-    school = await aggregates.school(uow, code)
+    school = await access.load_school(uow, code)
     check_expected(expected, school.version)
     return await uow.record(
         school_domain.stream_id(code), school.version, decide(school), access.tenant_of(registry, row)

@@ -17,7 +17,7 @@ from mentornet_events.catalogue.registry import (
     ParticipantErased,
     ParticipantProfileUpdated,
 )
-from mentornet_events.vocabulary import BaseKind, ConsentGiver, ParticipantRole
+from mentornet_events.vocabulary import BaseKind, ConsentGiver, ExperienceBand, ParticipantRole
 from mentornet_spine.errors import DomainError, InvalidCommand
 
 BASE_RU = {BaseKind.MENTOR: "базе наставников", BaseKind.MENTEE: "базе наставляемых"}
@@ -69,12 +69,15 @@ def register(
     participant: Participant | None,
     entry: MentorRegistered | MenteeRegistered,
     *,
-    minor: bool,
+    minor: bool | None,
     consent_by: ConsentGiver,
     today: date,
 ) -> list[DomainEvent]:
-    """Enter a base. Voluntary: consent is recorded with the entry; a minor's comes from a parent."""
+    """Enter a base. Voluntary: consent is recorded with the entry; a minor's comes from a parent
+    (a student counts as a minor unless ``minor`` says otherwise)."""
     base = BaseKind.MENTOR if isinstance(entry, MentorRegistered) else BaseKind.MENTEE
+    if minor is None:
+        minor = entry.role is ParticipantRole.STUDENT
     if minor and consent_by is not ConsentGiver.PARENT:
         raise InvalidCommand(
             "Для несовершеннолетнего нужно согласие родителя (законного представителя)", "consent_by"
@@ -112,3 +115,16 @@ def evolve(participant: Participant | None, event: DomainEvent) -> Participant:
         participant.bases.clear()
     participant.version += 1
     return participant
+
+
+def experience_band(years: int | None) -> ExperienceBand | None:
+    """Events carry a band, never the years: enough to match on, less about the person."""
+    if years is None:
+        return None
+    if years < 3:
+        return ExperienceBand.UNDER_3
+    if years < 10:
+        return ExperienceBand.FROM_3_TO_10
+    if years < 20:
+        return ExperienceBand.FROM_10_TO_20
+    return ExperienceBand.OVER_20
