@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -121,7 +122,7 @@ async def set_preference(
 async def set_webhook(
     code: str, data: WebhookIn, principal: CurrentPrincipal, notifications: NotificationsDep
 ) -> dict[str, str]:
-    return await notifications.set_webhook(principal, code, data)
+    return asdict(await notifications.set_webhook(principal, code, data))
 
 
 @router.get(
@@ -158,7 +159,7 @@ async def delivery_log(
 async def broadcast(
     data: BroadcastIn, principal: CurrentPrincipal, notifications: NotificationsDep
 ) -> dict[str, Any]:
-    return await notifications.broadcast(principal, data)
+    return asdict(await notifications.broadcast(principal, data))
 
 
 @router.get(

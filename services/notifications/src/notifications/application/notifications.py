@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -57,6 +58,22 @@ def inboxes(principal: Principal) -> list[str]:
     if principal.role is Role.REGIONAL_OPERATOR:
         return [f"region:{principal.region}"]
     return []
+
+
+@dataclass(frozen=True)
+class WebhookSet:
+    """The endpoint saved, with its secret shown this once and how deliveries are signed."""
+
+    url: str
+    secret: str
+    signature: str = "X-MentorNet-Signature: v1=HMAC-SHA256(secret, timestamp + '.' + body)"
+
+
+@dataclass(frozen=True)
+class BroadcastSent:
+    id: UUID
+    schools: int
+    webhooks: int
 
 
 class Notifications:
@@ -187,7 +204,7 @@ class Notifications:
             raise NotFound(f"Организация {code} не найдена")
         return row
 
-    async def set_webhook(self, principal: Principal, code: str, data: WebhookIn) -> dict[str, str]:
+    async def set_webhook(self, principal: Principal, code: str, data: WebhookIn) -> WebhookSet:
         """The school's system registers its endpoint; the signing secret is shown this once."""
         await self._school(principal, code)
         principal.require_role(*SCHOOL_STAFF)
@@ -209,11 +226,7 @@ class Notifications:
                 ["school"],
                 ["url", "secret", "failures", "open_until", "enabled"],
             )
-        return {
-            "url": data.url,
-            "secret": secret,
-            "signature": "X-MentorNet-Signature: v1=HMAC-SHA256(secret, timestamp + '.' + body)",
-        }
+        return WebhookSet(data.url, secret)
 
     async def webhook(self, principal: Principal, code: str) -> dict[str, Any]:
         """The endpoint and its circuit (never the secret)."""
@@ -257,7 +270,7 @@ class Notifications:
 
     # -- broadcasts -----------------------------------------------------------------------
 
-    async def broadcast(self, principal: Principal, data: BroadcastIn) -> dict[str, Any]:
+    async def broadcast(self, principal: Principal, data: BroadcastIn) -> BroadcastSent:
         """To every connected school in the caller's scope: each school's message and webhook once."""
         if principal.role is Role.MUNICIPAL_OPERATOR:
             if data.municipality not in (None, principal.municipality):
@@ -307,7 +320,7 @@ class Notifications:
             await upsert(conn, messages, rows, ["source_id", "recipient"], [])
             webhooks_queued = await queue_webhooks(conn, rows, now)
         self.wake_dispatcher()
-        return {"id": broadcast_id, "schools": len(codes), "webhooks": webhooks_queued}
+        return BroadcastSent(broadcast_id, len(codes), webhooks_queued)
 
     async def broadcast_status(self, principal: Principal, broadcast_id: UUID) -> dict[str, Any]:
         async with self.reads.connect() as conn:
