@@ -18,7 +18,7 @@ from mentornet_events.catalogue.programs import MeetingHeld
 from mentornet_events.vocabulary import MeetingKind, MeetingMode
 from mentornet_spine.consumer import ConsumerSettings, register_consumer
 from mentornet_spine.natsserver import NatsServer
-from mentornet_spine.relay import OutboxRelay
+from mentornet_spine.relay import POSITION_HEADER, OutboxRelay
 from mentornet_spine.store import EventStore
 from mentornet_spine.streams import ensure_streams
 from mentornet_spine.testing import POISON, EventCounts, item_completed, pair_formed, tenant
@@ -83,7 +83,11 @@ async def test_redelivered_event_is_not_applied_twice(
     [stored] = await store.append("pair-1", 0, [pair_formed()], tenant=tenant())
     await relay_all(database, js, subjects)
     subject = f"{subjects.root}.programs.pair.pair_formed"
-    await js.publish(subject, envelope_to_json(stored.envelope))  # no msg id: JetStream keeps it
+    # no msg id, so JetStream keeps it; stamped with its store position, as a relay publishes every
+    # message (only relays may publish on a service's subjects)
+    await js.publish(
+        subject, envelope_to_json(stored.envelope), headers={POSITION_HEADER: str(stored.position)}
+    )
     await store.append("pair-2", 0, [pair_formed()], tenant=tenant())
     await relay_all(database, js, subjects)
 

@@ -478,26 +478,36 @@ async def _rows(postgres_url: str, schema: str, query: str) -> list[Any]:
 
 
 async def _unapplied(system: System, postgres_url: str) -> dict[str, int]:
-    """Per projection: committed upstream events of its types that it has no record of applying."""
+    """Per projection: committed upstream events of its types that it has no record of applying,
+    plus any it has a record of applying twice (a position in two of its batch rows)."""
     schemas = _schemas(system)
     missing: dict[str, int] = {}
     for consumer, handler, keeper, sources in PROJECTIONS:
         types = load_object(handler).event_types
-        applied = {
-            str(r[0])
-            for r in await _rows(
-                postgres_url,
-                schemas[keeper],
-                f"SELECT event_id FROM {{s}}.processed_events WHERE consumer LIKE '{consumer}%'",
-            )
-        }
-        committed = {
-            str(r[0])
-            for source in sources
-            for r in await _rows(postgres_url, schemas[source], "SELECT event_id, type FROM {s}.events")
-            if r[1] in types
-        }
-        missing[consumer] = len(committed - applied)
+        batches = await _rows(
+            postgres_url,
+            schemas[keeper],
+            f"SELECT stream, positions FROM {{s}}.applied_batches WHERE consumer LIKE '{consumer}%'",
+        )
+        applied = [(str(stream), int(p)) for stream, positions in batches for p in positions]
+        by_id = await _rows(
+            postgres_url,
+            schemas[keeper],
+            f"SELECT event_id FROM {{s}}.processed_events WHERE consumer LIKE '{consumer}%'",
+        )
+        committed_positions: set[tuple[str, int]] = set()
+        committed_ids: dict[tuple[str, int], str] = {}
+        for source in sources:
+            stream = system.subjects.stream(source)
+            for position, event_id, kind in await _rows(
+                postgres_url, schemas[source], "SELECT position, event_id, type FROM {s}.events"
+            ):
+                if kind in types:
+                    committed_positions.add((stream, int(position)))
+                    committed_ids[(stream, int(position))] = str(event_id)
+        known_ids = {str(r[0]) for r in by_id}
+        unapplied = {key for key in committed_positions - set(applied) if committed_ids[key] not in known_ids}
+        missing[consumer] = len(unapplied) + len(applied) - len(set(applied))
     return missing
 
 

@@ -30,7 +30,7 @@ from mentornet_spine.relay import OutboxRelay
 from mentornet_spine.services import ServiceSpec, discover_services
 from mentornet_spine.settings import SpineSettings
 from mentornet_spine.streams import ensure_streams
-from mentornet_spine.tables import events, processed_events
+from mentornet_spine.tables import consumer_tracking, events
 
 app = typer.Typer(help="MentorNet: the regional mentoring network.", no_args_is_help=True)
 console = Console()
@@ -310,7 +310,7 @@ async def _outboxes(js: JetStreamContext, subjects: Subjects, databases: dict[st
     backlog = Table(
         "service", "committed", "relayed to", "in stream up to", "outbox backlog", "parked", title="Outbox"
     )
-    applied = Table("service", "consumer", "stream", "applied up to seq", title="Applied downstream")
+    applied = Table("service", "consumer", "stream", "applied up to position", title="Applied downstream")
     parked = Table("service", "position", "event", "type", "parked at", "reason", title="Parked by the relay")
     for service, db_url in sorted(databases.items()):
         engine = make_engine(db_url)
@@ -321,13 +321,12 @@ async def _outboxes(js: JetStreamContext, subjects: Subjects, databases: dict[st
                 committed = await conn.scalar(select(func.max(events.c.position))) or 0
                 relayed = await relay.checkpoint(conn)
                 reads = await conn.execute(
-                    select(
-                        processed_events.c.consumer,
-                        func.max(processed_events.c.stream_sequence),
-                    ).group_by(processed_events.c.consumer)
+                    select(consumer_tracking).order_by(
+                        consumer_tracking.c.consumer, consumer_tracking.c.stream
+                    )
                 )
-                for consumer, sequence in reads:
-                    applied.add_row(service, consumer, "", str(sequence))
+                for consumer, stream, position in reads:
+                    applied.add_row(service, consumer, stream, str(position))
             intact = await relay.intact_up_to()
             shown = "—" if intact is None else str(intact[1])
             if intact is not None and intact[1] < relayed:

@@ -1,4 +1,4 @@
-"""Transactional event handling: a handler's effect and its processed-event record commit together.
+"""Transactional event handling: a handler's effect and the record of what it applied commit together.
 
 A batch is applied in one transaction (fast path); if anything in it fails, each event is retried
 in a transaction of its own so that one poison event cannot hold back the events behind it.
@@ -14,13 +14,12 @@ from enum import Enum
 from typing import Any
 
 from opentelemetry import propagate, trace
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, envelope_from_json
+from mentornet_spine import tracking
 from mentornet_spine.outage import is_outage
 from mentornet_spine.relay import POSITION_HEADER
-from mentornet_spine.tables import processed_events
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mentornet.spine.handlers")
@@ -89,6 +88,11 @@ class Delivery:
     reason: str = ""
 
     @property
+    def stamped(self) -> bool:
+        """Published by a relay, which stamps every message with the event's store position."""
+        return self.headers.get(POSITION_HEADER, "").isdigit()
+
+    @property
     def position(self) -> int:
         """The event's position in its source service's store, as the relay stamps it: unlike the
         stream sequence it survives a stream that lost its messages and was filled again (the
@@ -122,21 +126,14 @@ async def _apply_all(
     scope = scope or await handler.scope(conn)
     if seen_batch:
         await handler.processed(conn, scope, seen_batch)
-    ids = [d.envelope.event_id for d in batch if d.envelope is not None]
-    seen = set(
-        await conn.scalars(
-            select(processed_events.c.event_id).where(
-                processed_events.c.consumer == scope.ledger, processed_events.c.event_id.in_(ids)
-            )
-        )
-    )
+    known = await tracking.applied(conn, scope.ledger, batch)
     applied = []
     for d in batch:
         assert d.envelope is not None and d.event is not None
-        if d.envelope.event_id in seen:
+        if known.holds(d):
             d.outcome = Outcome.DUPLICATE
             continue
-        seen.add(d.envelope.event_id)
+        known.take(d)  # the same event twice in one batch is applied once
         applied.append(d)
     if not applied:
         return applied
@@ -163,19 +160,7 @@ async def _apply_all(
     finally:
         for span in spans:
             span.end()
-    if applied:
-        await conn.execute(
-            insert(processed_events),
-            [
-                {
-                    "consumer": scope.ledger,
-                    "event_id": d.envelope.event_id,
-                    "stream_sequence": d.stream_sequence,
-                }
-                for d in applied
-                if d.envelope is not None
-            ],
-        )
+    await tracking.record(conn, scope.ledger, known, applied)
     return applied
 
 

@@ -2,7 +2,7 @@
 
 The live generation is recorded in ``projection_generations``; a rebuild fills generation n+1 from
 the start of the streams, switches the pointer and drops generation n in one transaction, then
-catches up with whatever arrived meanwhile (idempotent through the processed-event ledger).
+catches up with whatever arrived meanwhile (idempotent through the consumer's tracking records).
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import MetaData, Table, delete, insert, select, update
+from sqlalchemy import MetaData, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, Subjects
 from mentornet_events.envelope import utc_now
+from mentornet_spine import tracking
 from mentornet_spine.db import reader
 from mentornet_spine.handlers import Delivery, Outcome, Scope, TransactionalHandler, process_batch
-from mentornet_spine.tables import processed_events, projection_generations
+from mentornet_spine.tables import applied_batches, processed_events, projection_generations
 
 Tables = dict[str, Table]
 Progress = Callable[[int, int], None]
@@ -136,13 +137,14 @@ class _Upkeep:
         self.applied += events
         if self.enabled and self.applied >= self.next:
             self.next = self.applied * 2
-            await self._run([f"ANALYZE {self._name(processed_events.name)}"])
+            await self._run([f"ANALYZE {self._name(t.name)}" for t in (applied_batches, processed_events)])
 
     async def before_swap(self) -> None:
         if self.enabled:
             await self._run(
                 [
                     *(f"VACUUM (ANALYZE) {self._name(t.name)}" for t in self.tables.values()),
+                    f"ANALYZE {self._name(applied_batches.name)}",
                     f"ANALYZE {self._name(processed_events.name)}",
                 ]
             )
@@ -230,9 +232,8 @@ async def rebuild(
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: _drop(c, projection.tables(new)))
         await conn.run_sync(lambda c: _create(c, projection.tables(new)))
-        await conn.execute(
-            delete(processed_events).where(processed_events.c.consumer == projection.ledger(new))
-        )
+        for statement in tracking.forget(projection.ledger(new)):
+            await conn.execute(statement)
     scope = Scope(projection.ledger(new), projection.tables(new))
     upkeep = _Upkeep(engine, projection.tables(new))
     ends = {source: await _stream_end(js, subjects.stream(source)) for source in projection.sources}
@@ -252,9 +253,8 @@ async def rebuild(
             .values(generation=new, rebuilt_at=utc_now())
         )
         await conn.run_sync(lambda c: _drop(c, projection.tables(old)))
-        await conn.execute(
-            delete(processed_events).where(processed_events.c.consumer == projection.ledger(old))
-        )
+        for statement in tracking.forget(projection.ledger(old)):
+            await conn.execute(statement)
     for source, end in ends.items():
         now = await _stream_end(js, subjects.stream(source))
         total += await _replay_stream(

@@ -1,4 +1,4 @@
-"""The spine's tables: the event store, the relay's checkpoint, consumers' processed-event records."""
+"""The spine's tables: the event store, the relay's checkpoint, what each consumer has applied."""
 
 from __future__ import annotations
 
@@ -82,6 +82,35 @@ relay_parked = Table(
     Column("parked_at", UTCDateTime(), nullable=False),
 )
 
+# What a consumer has applied, per upstream stream, by the events' store positions (the relay
+# stamps each message with it): one tracking row holding the highest position applied, locked and
+# moved in each batch's transaction, and one row per batch listing the positions it applied. A
+# batch wholly above the mark is new without a lookup; an event at or below it (a redelivery, an
+# event retried after a failure, a stream refilled after the broker lost messages) is looked up
+# in the batch rows whose range covers it. JetStream does not deliver a durable consumer's
+# messages strictly in order (a nak, a process killed mid-batch, a repair), so the mark alone
+# would drop such an event: the batch rows keep it exact at one row per batch, not per event.
+consumer_tracking = Table(
+    "consumer_tracking",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("stream", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+applied_batches = Table(
+    "applied_batches",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("stream", String(100), primary_key=True),
+    Column("last_position", BigInteger, primary_key=True),
+    Column("first_position", BigInteger, nullable=False),
+    #: the positions applied, ascending
+    Column("positions", JSON, nullable=False),
+)
+
+# Events of messages without the relay's position stamp (a publisher other than a relay, as some
+# tests' fixtures are) are recorded one by one by event id, as before the tracking rows.
 processed_events = Table(
     "processed_events",
     metadata,
