@@ -40,7 +40,8 @@ import sys
 from pathlib import Path
 
 # ``python bench/monitoring.py`` puts bench/ first on sys.path, where this file would shadow the
-# ``monitoring`` package the bench imports (and that spawned children import).
+# ``monitoring`` package the bench imports (and that spawned children import). bench/ is put back
+# only while the harness is imported, below (spawned children get the path without it).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -52,26 +53,17 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import multiprocessing as mp  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
-import timeit  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from collections.abc import Awaitable, Callable, Coroutine, Iterable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from multiprocessing.queues import Queue  # noqa: E402
 from multiprocessing.synchronize import Event as ProcessEvent  # noqa: E402
 from typing import Any  # noqa: E402
@@ -79,19 +71,33 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 import nats  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from mentornet_auth import Principal, Role, SigningKey, TokenIssuer  # noqa: E402
 from mentornet_events import CATALOGUE, Envelope, Subjects, Tenant, envelope_from_json  # noqa: E402
 from mentornet_events.envelope import envelope_to_json  # noqa: E402
 from mentornet_events.vocabulary import DeficitArea, DissolutionReason  # noqa: E402
 from mentornet_spine.db import create_schema, drop_schema, make_engine  # noqa: E402
+from mentornet_spine.natsserver import free_port  # noqa: E402
 from mentornet_spine.streams import delete_streams, ensure_streams  # noqa: E402
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
-DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(_HERE))
+
+from harness.cli import add_server_arguments, command_line, run_bench  # noqa: E402
+from harness.client import RawConnection  # noqa: E402
+from harness.console import MEASURES, print_profile, print_table  # noqa: E402
+from harness.environment import environment, git_state, load_average  # noqa: E402
+from harness.jwks import JwksServer  # noqa: E402
+from harness.latency import Summary, ms, percentiles  # noqa: E402
+from harness.markdown import environment_line, markdown_profile, markdown_table  # noqa: E402
+from harness.processes import ServiceProcess, service_env  # noqa: E402
+from harness.profiling import ProfileSummary, PySpy, summarise_profile  # noqa: E402
+from harness.rates import Rate, Requests  # noqa: E402
+from harness.sampling import ProcessStats, server_cpu_s  # noqa: E402
+
+sys.path.remove(str(_HERE))
+
 REGION = "38"
 PERIOD = "2026/2027"
 TOKEN_LIFETIME_S = 6 * 3600
@@ -623,70 +629,7 @@ def pydantic_cost_us(year: Year, sample: int = 20_000) -> tuple[float, float]:
 # --- measurements -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Latencies in seconds."""
-
-    count: int
-    p50: float
-    p90: float
-    p99: float
-    max: float
-    mean: float
-
-    @classmethod
-    def of(cls, samples: Iterable[float]) -> Summary:
-        ordered = sorted(samples)
-        if not ordered:
-            return cls(0, math.nan, math.nan, math.nan, math.nan, math.nan)
-
-        def pct(q: float) -> float:
-            return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-        return cls(len(ordered), pct(0.5), pct(0.9), pct(0.99), ordered[-1], sum(ordered) / len(ordered))
-
-
-class ProcessStats:
-    """RSS and CPU time of a process from /proc (Linux)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _status(self, key: str) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024  # kB -> MB
-        return math.nan
-
-    def rss_mb(self) -> float:
-        return self._status("VmRSS")
-
-    def peak_mb(self) -> float:
-        return self._status("VmHWM")
-
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
-
-
 SERVERS = ("postgres", "nats-server")
-
-
-def server_cpu_s(name: str) -> float:
-    """CPU seconds of every process with this name, reaped children included (Linux /proc)."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/comm") as comm:
-                if comm.read().strip() != name:
-                    continue
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-        except OSError:
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
@@ -708,15 +651,11 @@ class CpuMeter:
         return {k: now[k] - self.before.get(k, 0.0) for k in now}
 
 
-@dataclass
-class Publish:
-    events: int
-    seconds: float
-    in_flight: int
+@dataclass(frozen=True)
+class Publish(Rate):
+    """Events published, with ``in_flight`` unacknowledged at most."""
 
-    @property
-    def per_second(self) -> float:
-        return self.events / self.seconds
+    in_flight: int
 
 
 @dataclass
@@ -767,30 +706,13 @@ class LoadOutcome:
 
 
 @dataclass
-class LoadResult:
+class LoadResult(Requests):
     phase: str
-    clients: int
-    duration_s: float
-    requests: int
-    errors: int
-    per_endpoint: dict[str, Summary]
     service_busy: float  # CPU seconds per second of the service process (nan for direct queries)
     postgres_busy: float
     trickled: int = 0
     ages: dict[str, Summary] = field(default_factory=dict)
     fresh: bool = False
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.duration_s
-
-
-@dataclass
-class ProfileSummary:
-    phase: str
-    samples: int
-    by_package: list[tuple[str, float]]
-    by_function: list[tuple[str, float]]
 
 
 @dataclass
@@ -862,114 +784,9 @@ async def stream_ends(js: Any, subjects: Subjects) -> dict[str, int]:
 # --- the service process ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class JwksServer:
-    """What the registry publishes at /.well-known/jwks.json, from a thread of the bench."""
-
-    def __init__(self, issuer: TokenIssuer) -> None:
-        body = json.dumps(issuer.jwks()).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # the http.server API
-                self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="jwks")
-
-    def __enter__(self) -> JwksServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class ServiceProcess:
-    def __init__(self, workdir: Path, env: dict[str, str], port: int) -> None:
-        self.workdir, self.env, self.port = workdir, env, port
-        self.log_path = workdir / "monitoring.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def spawn(self) -> None:
-        with self.log_path.open("wb") as log:
-            # cwd is a scratch directory: with ``-m`` the cwd comes first on sys.path
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mentornet_spine.serve", "monitoring"],
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    async def healthy(self, within_s: float = 120.0) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + within_s
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"monitoring exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health")).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"monitoring did not become healthy:\n{self.log_tail()}")
-                await asyncio.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-def service_env(
-    nats_url: str, database_url: str, schema: str, root: str, port: int, jwks_url: str
-) -> dict[str, str]:
-    return os.environ | {
-        "MENTORNET_SERVICE": "monitoring",
-        "DATABASE_URL": database_url,
-        "DATABASE_SCHEMA": schema,
-        "NATS_URL": nats_url,
-        "MENTORNET_SUBJECT_ROOT": root,
-        "PORT": str(port),
-        "MENTORNET_REGION": REGION,
-        "MENTORNET_REGISTRY_URL": jwks_url,
-        "MENTORNET_LOG_JSON": "false",
-    }
+def monitoring_env(nats_url: str, database_url: str, schema: str, root: str, jwks_url: str) -> dict[str, str]:
+    extra = {"MENTORNET_REGION": REGION, "MENTORNET_REGISTRY_URL": jwks_url}
+    return service_env("monitoring", nats_url, database_url, schema, root, extra)
 
 
 async def applied(engine: AsyncEngine) -> int:
@@ -981,8 +798,11 @@ async def applied(engine: AsyncEngine) -> int:
             )
             if generation is None:
                 return 0
-            total = await conn.scalar(
-                text(f"SELECT coalesce(sum(sequence), 0) FROM monitoring_positions_g{int(generation)}")
+            total = await conn.scalar(  # the row '*' counts deliveries taken, not a stream's position
+                text(
+                    f"SELECT coalesce(sum(sequence), 0) FROM monitoring_positions_g{int(generation)} "
+                    "WHERE stream <> '*'"
+                )
             )
             return int(total or 0)
     except Exception:  # the tables are created by the service as it starts
@@ -1020,7 +840,7 @@ async def live_consumption(
     cpu = CpuMeter(None)
     cpu_service = 0.0
     await profiler.start("live", service.pid)
-    await service.healthy()
+    await service.healthy(within_s=120.0, poll_s=0.05, timeout_s=5.0)
     startup_s = time.perf_counter() - start
     at_health = await applied(engine)
     peak = 0.0
@@ -1136,38 +956,6 @@ async def rebuild_apart(args: argparse.Namespace, schema: str, root: str, profil
 # --- the dashboard, from a second process -------------------------------------------------------
 
 
-class RawConnection:
-    """One keep-alive HTTP/1.1 connection with just enough protocol for these GETs (cheap on CPU)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str, token: str, extra: str = "") -> tuple[int, bytes]:
-        if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=2**24)
-        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n"
-        self.writer.write(request.encode())
-        try:
-            head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-            lengths = [line for line in head.split("\r\n") if line.startswith("content-length:")]
-            if not lengths:
-                raise ValueError("a response without Content-Length")
-            body = await self.reader.readexactly(int(lengths[0].partition(":")[2]))
-        except BaseException:
-            await self.close()
-            raise
-        return int(head[9:12]), body
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-
 @dataclass
 class LoadPlan:
     """What the load process needs (picklable)."""
@@ -1211,7 +999,7 @@ async def load(plan: LoadPlan, started: ProcessEvent, ended: ProcessEvent) -> Lo
 
         one = direct
     else:
-        connections = [RawConnection(url.host, url.port or 80) for _ in range(plan.clients)]
+        connections = [RawConnection(url.host, url.port or 80, limit=2**24) for _ in range(plan.clients)]
 
         extra = "Cache-Control: no-cache\r\n" if plan.fresh else ""
 
@@ -1345,132 +1133,27 @@ def trickler(nats_url: str, subjects: Subjects, events: list[tuple[str, bytes, s
 # --- profiling ----------------------------------------------------------------------------------
 
 PROJECT_PACKAGES = ("monitoring", "mentornet_spine", "mentornet_auth", "mentornet_events")
-GENERIC = {
-    "asyncio", "selectors", "threading", "contextlib", "functools", "inspect", "typing", "abc",
-    "enum", "weakref", "collections", "queue", "runpy", "concurrent", "greenlet", "?",
-}  # fmt: skip
 IDLE = ("Condition.wait", "Event.wait", "EpollSelector.select", "Queue.get", "sleep (", "select (")
-STDLIB = re.compile(r"/lib/python3\.\d+/([^/]+)")
 
 
 class Profiler:
-    """py-spy attached to a process for one phase; raw folded stacks, summarised afterwards."""
+    """py-spy attached to a process for one phase at a time (50 Hz); each phase summarised."""
 
     def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.path: Path | None = None
+        self.spy = PySpy(directory, rate=50)
         self.phase = ""
         self.summaries: list[ProfileSummary] = []
 
     async def start(self, phase: str, pid: int) -> None:
-        if self.directory is None:
-            return
-        spy = Path(sys.executable).parent / "py-spy"
-        exe = str(spy) if spy.exists() else shutil.which("py-spy")
-        if exe is None:
-            raise RuntimeError("--profile needs py-spy")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.phase, self.path = phase, self.directory / f"monitoring-{phase}.folded"
-        command = [exe, "record", "--nonblocking", "--nolineno", "--full-filenames", "-f", "raw", "-r", "50"]
-        self.proc = await asyncio.to_thread(
-            subprocess.Popen,
-            [*command, "-o", str(self.path), "-p", str(pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        self.phase = phase
+        await self.spy.start(pid, f"monitoring-{phase}.folded")
 
     async def stop(self) -> None:
-        if self.proc is None or self.path is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # py-spy writes the file on Ctrl-C
-        await asyncio.to_thread(self.proc.communicate, None, 120)
-        self.proc = None
-        if self.path.exists():
-            self.summaries.append(summarise_profile(self.phase, self.path))
-
-
-def _where(frame: str) -> tuple[str, str]:
-    function, _, path = frame.rpartition(" (")
-    path = path.rstrip(")")
-    if "site-packages/" in path:
-        short = path.rsplit("site-packages/", 1)[1]
-    elif "/src/" in path:
-        short = path.rsplit("/src/", 1)[1]
-    elif match := STDLIB.search(path):
-        short = path[match.start(1) :]
-    else:
-        short = Path(path).name
-    return short.split("/")[0].removesuffix(".py") or "?", f"{function} ({short})"
-
-
-def summarise_profile(phase: str, path: Path, top: int = 16) -> ProfileSummary:
-    by_package: Counter[str] = Counter()
-    by_function: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        frames = [_where(f) for f in stack.split(";") if " (" in f]
-        if not frames or not count_text.isdigit() or frames[-1][1].startswith(IDLE):
-            continue
-        count = int(count_text)
-        total += count
-        owners = (pkg for pkg, _name in reversed(frames) if pkg not in GENERIC)
-        by_package[next(owners, "event loop")] += count
-        for name in {name for pkg, name in frames if pkg in PROJECT_PACKAGES}:
-            by_function[name] += count
-    if not total:
-        return ProfileSummary(phase, 0, [], [])
-    return ProfileSummary(
-        phase,
-        total,
-        [(k, v / total) for k, v in by_package.most_common(top)],
-        [(k, v / total) for k, v in by_function.most_common(top)],
-    )
+        if path := await self.spy.stop(missing_ok=True):
+            self.summaries.append(summarise_profile(self.phase, path, PROJECT_PACKAGES, IDLE))
 
 
 # --- one run ------------------------------------------------------------------------------------
-
-
-async def environment(nats_url: str, postgres_url: str) -> dict[str, str]:
-    admin = create_async_engine(postgres_url)
-    async with admin.connect() as conn:
-        pg = str(await conn.scalar(text("SHOW server_version")))
-        buffers = str(await conn.scalar(text("SHOW shared_buffers")))
-        work_mem = str(await conn.scalar(text("SHOW work_mem")))
-        autovacuum = str(await conn.scalar(text("SHOW autovacuum")))
-    await admin.dispose()
-    nc = await nats.connect(nats_url)
-    server = nc.connected_server_version
-    await nc.close()
-    return {
-        "commit": await git_state(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "host": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load average at start": f"{os.getloadavg()[0]:.1f}",
-        "python": platform.python_version(),
-        "python speed (sum(range(1000)))": f"{python_speed_us():.1f} µs",
-        "nats-server": f"{server.major}.{server.minor}.{server.patch}",
-        "postgresql": f"{pg} (shared_buffers {buffers}, work_mem {work_mem}, autovacuum {autovacuum})",
-    }
-
-
-def python_speed_us() -> float:
-    return min(timeit.repeat("sum(range(1000))", number=5000, repeat=5)) / 5000 * 1e6
-
-
-async def git_state() -> str:
-    async def git(*args: str) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            "git", *args, cwd=_HERE.parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        out, _ = await proc.communicate()
-        return out.decode().strip()
-
-    commit = await git("rev-parse", "--short", "HEAD")
-    dirty = await git("status", "--porcelain", "--", "libs", "services")
-    return f"{commit or 'unknown'}{' + uncommitted changes in libs/services' if dirty else ''}"
 
 
 async def answer(client: httpx.AsyncClient, path: str) -> tuple[float, dict[str, Any], int]:
@@ -1496,7 +1179,10 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
     with console.status("checking the envelopes; pydantic's cost for the same events…"):
         validated = validate_sample(year)
         build_us, decode_us = pydantic_cost_us(year)
-    env_info = await environment(args.nats_url, args.postgres_url)
+    settings = ("shared_buffers", "work_mem", "autovacuum")
+    env_info = await environment(
+        args.nats_url, args.postgres_url, commit=await git_state(), postgres_settings=settings
+    )
     run_id = uuid.uuid4().hex[:8]
     root = f"bench_monitoring_{run_id}"
     subjects = Subjects(root)
@@ -1518,10 +1204,9 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
         console.print(f"published in {published.seconds:.1f} s ({published.per_second:,.0f} events/s)")
         gc.collect()
         ends = await stream_ends(js, subjects)
-        with JwksServer(issuer) as jwks:
-            port = free_port()
-            env = service_env(args.nats_url, args.postgres_url, schema, root, port, jwks.url)
-            service = ServiceProcess(workdir, env, port)
+        with JwksServer(issuer.jwks()) as jwks:
+            env = monitoring_env(args.nats_url, args.postgres_url, schema, root, jwks.url)
+            service = ServiceProcess("monitoring", workdir, env, free_port())
             analyze = args.analyze and await autovacuum_off(engine)
             with console.status("the monitoring service consumes the year…"):
                 live = await live_consumption(
@@ -1592,7 +1277,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
         await nc.close()
         await drop_schema(args.postgres_url, schema)
         shutil.rmtree(workdir, ignore_errors=True)
-    env_info["load average at end"] = f"{os.getloadavg()[0]:.1f}"
+    env_info["load average at end"] = load_average()
     shown = {
         k: getattr(args, k)
         for k in ("schools", "municipalities", "teachers", "events", "clients", "duration")
@@ -1610,14 +1295,6 @@ def replace_targets(plan: LoadPlan, targets: list[tuple[str, str]], clients: int
 
 
 # --- reporting ----------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
-
-
-def _lat(s: Summary) -> str:
-    return f"{ms(s.p50)} / {ms(s.p90)} / {ms(s.p99)} / {ms(s.max)}"
 
 
 def _per_event(cpu: dict[str, float], events: int) -> str:
@@ -1671,7 +1348,7 @@ def rows(r: Results) -> list[Row]:
         table.append((phase, "throughput", f"{ld.per_second:,.1f} req/s ({ld.requests:,} in "
                       f"{ld.duration_s:.1f} s{extra}); errors {ld.errors}"))  # fmt: skip
         for name, s in ld.per_endpoint.items():
-            table.append((phase, f"{name}: p50 / p90 / p99 / max", _lat(s)))
+            table.append((phase, f"{name}: p50 / p90 / p99 / max", percentiles(s)))
         for name, s in ld.ages.items():
             table.append((phase, f"{name}: answer age (now − computed_at) p50 / p99 / max",
                           f"{s.p50:.2f} s / {s.p99:.2f} s / {s.max:.2f} s"))  # fmt: skip
@@ -1714,23 +1391,12 @@ def floors(r: Results) -> list[tuple[bool, str]]:
     return lines
 
 
-HEADERS = ("Phase", "Measure", "Value")
-
-
-def print_table(r: Results, console: Console) -> None:
-    table = Table(title=f"Monitoring: {r.year.events:,} events of {r.year.schools:,} schools")
-    for header in HEADERS:
-        table.add_column(header, justify="right" if header == "Value" else "left")
-    for row in rows(r):
-        table.add_row(*row)
-    console.print(table)
-    for met, line in floors(r):
-        console.print(line, style="bold green" if met else "bold red")
+def print_results(r: Results, console: Console) -> None:
+    title = f"Monitoring: {r.year.events:,} events of {r.year.schools:,} schools"
+    print_table(console, title, MEASURES, rows(r), floors(r))
     for p in r.profiles:
-        console.print(f"\n[bold]py-spy, {p.phase}[/bold] ({p.samples:,} samples)")
-        console.print("  " + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package))
-        for name, share in p.by_function:
-            console.print(f"    {share:5.0%}  {name}")
+        heading = f"\n[bold]py-spy, {p.phase}[/bold] ({p.samples:,} samples)"
+        print_profile(console, heading, p.by_package, p.by_function)
 
 
 def markdown(r: Results) -> str:
@@ -1781,25 +1447,15 @@ def markdown(r: Results) -> str:
         "in the load process. With `Cache-Control: no-cache` every answer reflects the positions at the "
         "time of the request, computed on demand. The floor is judged on the dashboard's request.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|---|---|---:|",
-        *("| " + " | ".join(row) + " |" for row in rows(r)),
+        *markdown_table(MEASURES, rows(r)),
         "",
         *(f"**{line}**  " for _, line in floors(r)),
         "",
     ]
     for p in r.profiles:
-        lines += [
-            f"### Where the CPU goes: {p.phase} (py-spy, {p.samples:,} samples)",
-            "",
-            "By component: " + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package) + ".",
-            "",
-            "| Inclusive | Project function |",
-            "|---:|---|",
-            *(f"| {share:.0%} | `{name}` |" for name, share in p.by_function),
-            "",
-        ]
-    lines += ["Environment: " + "; ".join(f"{k} {v}" for k, v in r.environment.items()) + ".", ""]
+        heading = f"### Where the CPU goes: {p.phase} (py-spy, {p.samples:,} samples)"
+        lines += markdown_profile(heading, "By component: ", p.by_package, p.by_function)
+    lines += [environment_line(r.environment), ""]
     return "\n".join(lines)
 
 
@@ -1821,27 +1477,13 @@ def main() -> None:
         help="with autovacuum off on the server, do not ANALYZE the service's tables as it would",
     )
     parser.add_argument("--seed", type=int, default=38)
-    parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
-    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
-    parser.add_argument("--output", type=Path, default=_HERE / "results" / "monitoring.md")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy service and rebuild; stacks here")
+    add_server_arguments(parser, "monitoring.md", profile_help="py-spy service and rebuild; stacks here")
     args = parser.parse_args()
-    argv, shown = sys.argv[1:], []
-    while argv:
-        arg = argv.pop(0)
-        if arg == "--output":
-            argv = argv[1:]
-        elif not arg.startswith("--output="):
-            shown.append(arg)
-    args.command = shlex.join(["bench/monitoring.py", *shown])
+    args.command = command_line("bench/monitoring.py", sys.argv[1:])
     if args.teachers < 5 * args.schools:
         parser.error("--teachers must be at least 5 per school")
     console = Console(width=None if sys.stdout.isatty() else 150)
-    results = asyncio.run(bench(args, console))
-    print_table(results, console)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(markdown(results), encoding="utf-8")
-    console.print(f"written to {args.output}")
+    run_bench(console, args.output, bench(args, console), print_results, markdown)
 
 
 if __name__ == "__main__":

@@ -35,31 +35,25 @@ import json
 import math
 import multiprocessing as mp
 import os
-import platform
 import random
 import re
-import shlex
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import timeit
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import nats
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -69,11 +63,21 @@ from mentornet_events import CATALOGUE, Envelope, Subjects, Tenant, envelope_to_
 from mentornet_events.catalogue.registry import SchoolConnected
 from mentornet_events.vocabulary import SchoolKind
 from mentornet_spine.db import create_schema, drop_schema
+from mentornet_spine.natsserver import free_port
 from mentornet_spine.relay import message_headers
 from mentornet_spine.streams import delete_streams, ensure_streams
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
-DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from harness.cli import add_server_arguments, command_line, run_bench
+from harness.client import bearer, bounded, call
+from harness.console import MEASURES, print_profile, print_table
+from harness.environment import environment, git_state, load_average
+from harness.jwks import JwksServer
+from harness.latency import Summary, percentiles
+from harness.markdown import environment_line, markdown_profile, markdown_table
+from harness.processes import ServiceProcess, service_env
+from harness.profiling import PySpy
+from harness.sampling import ProcessStats, RssPoller, Usage
+
 REGION = "38"
 MUNICIPALITIES = 35
 TOKEN_LIFETIME_S = 3600
@@ -82,9 +86,6 @@ PROGRESS_POLL_S = 0.1
 RSS_POLL_S = 0.1
 FLOOR_S = 30.0
 FAST, SLOW, FAILING = "fast", "slow", "failing"
-
-T = TypeVar("T")
-
 
 # --- the region ---------------------------------------------------------------------------------
 
@@ -259,69 +260,7 @@ def run_receivers(plan: ReceiverPlan) -> None:
     uvicorn.Server(config).run(sockets=[plan.listener])
 
 
-# --- the service process and /proc --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A process over a phase, as shares of the wall time."""
-
-    on_cpu: float  # CPU seconds per second (1.0 = one core busy)
-    waiting: float  # seconds runnable but waiting for a core, per second
-    cpu_s: float  # CPU seconds in all
-
-
-class ProcessStats:
-    """RSS and CPU time of a process from /proc (Linux)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _status(self, key: str) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024  # kB -> MB
-        return math.nan
-
-    def rss_mb(self) -> float:
-        return self._status("VmRSS")
-
-    def peak_mb(self) -> float:
-        return self._status("VmHWM")
-
-    def reset_peak(self) -> bool:
-        """Reset VmHWM to the current RSS (Linux ≥ 4.0); the poller covers kernels without it."""
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            return False
-        return True
-
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
-
-    def runqueue_wait_s(self) -> float:
-        total = 0
-        for task in Path(f"/proc/{self.pid}/task").iterdir():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int((task / "schedstat").read_text().split()[1])
-        return total / 1e9
-
-    def mark(self) -> tuple[float, float, float]:
-        return time.perf_counter(), self.cpu_s(), self.runqueue_wait_s()
-
-    def usage_since(self, mark: tuple[float, float, float]) -> Usage:
-        wall, cpu, wait = (now - then for now, then in zip(self.mark(), mark, strict=True))
-        return Usage(cpu / wall, wait / wall, cpu)
+# --- the service's connections and the host's CPUs, from /proc ----------------------------------
 
 
 class ConnectionSampler:
@@ -391,119 +330,6 @@ def host_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-class RssPoller:
-    def __init__(self, stats: ProcessStats) -> None:
-        self.stats = stats
-        self.peak = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            self.peak = max(self.peak, self.stats.rss_mb())
-            await asyncio.sleep(RSS_POLL_S)
-
-    def __enter__(self) -> RssPoller:
-        self.peak = self.stats.rss_mb()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self.peak = max(self.peak, self.stats.rss_mb())
-
-
-class ServiceProcess:
-    def __init__(self, workdir: Path, env: dict[str, str], port: int) -> None:
-        self.workdir = workdir
-        self.env = env
-        self.port = port
-        self.log_path = workdir / "notifications.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def errors(self) -> list[str]:
-        """Lines logged at ERROR or above (the plain format is ``LEVEL:logger:message``)."""
-        if not self.log_path.exists():
-            return []
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        return [line for line in lines if line.startswith(("ERROR:", "CRITICAL:"))]
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        log = self.log_path.open("wb")
-        # cwd is the scratch directory: with ``-m`` the cwd comes first on sys.path
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mentornet_spine.serve", "notifications"],
-            cwd=self.workdir,
-            env=self.env | {"PORT": str(self.port)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the bench, which stops the service itself
-        )
-        log.close()
-        return self.proc
-
-    async def start(self, within_s: float = 90.0) -> None:
-        proc = self.spawn()
-        deadline = time.monotonic() + within_s
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the service exited with {proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health")).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the service did not become healthy:\n{self.log_tail()}")
-                await asyncio.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-async def serve_jwks(jwks: dict[str, Any]) -> asyncio.Server:
-    """The registry's ``/.well-known/jwks.json`` for the bench's key: just enough HTTP for one GET."""
-    body = json.dumps(jwks).encode()
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await reader.readuntil(b"\r\n\r\n")
-            found = request.split(b" ", 2)[1:2] == [b"/.well-known/jwks.json"]
-            content = body if found else b"{}"
-            status = b"200 OK" if found else b"404 Not Found"
-            writer.write(
-                b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                b"Connection: close\r\n\r\n%s" % (status, len(content), content)
-            )
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(answer, "127.0.0.1", 0)
-
-
 # --- profiling (optional) -----------------------------------------------------------------------
 
 IDLE_FRAMES = ("EpollSelector.select", "select (selectors.py)", "run_once", "Event.wait", "sleep (")
@@ -519,44 +345,6 @@ class ProfileSummary:
     busy: int
     by_package: list[tuple[str, float]]  # share of busy samples by the package of the leaf frame
     by_function: list[tuple[str, float]]  # project functions, inclusive share of busy samples
-
-
-class Profiler:
-    """py-spy attached to the service while it delivers; raw folded stacks, summarised afterwards."""
-
-    def __init__(self, directory: Path | None, pid: int) -> None:
-        self.directory = directory
-        self.pid = pid
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.path: Path | None = None
-
-    async def start(self) -> None:
-        if self.directory is None:
-            return
-        spy = Path(sys.executable).parent / "py-spy"
-        exe = str(spy) if spy.exists() else shutil.which("py-spy")
-        if exe is None:
-            raise RuntimeError("--profile needs py-spy (pip install py-spy)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.path = self.directory / "notifications-broadcast.folded"
-        command = [exe, "record", "--nonblocking", "--nolineno", "--full-filenames", "-f", "raw", "-r", "100"]
-        self.proc = await asyncio.to_thread(
-            subprocess.Popen,
-            [*command, "-o", str(self.path), "-p", str(self.pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        await asyncio.sleep(1.0)  # attached before the broadcast
-
-    async def stop(self) -> ProfileSummary | None:
-        if self.proc is None or self.path is None:
-            return None
-        self.proc.send_signal(signal.SIGINT)  # py-spy writes the file on Ctrl-C
-        _, err = await asyncio.to_thread(self.proc.communicate, None, 60)
-        self.proc = None
-        if not self.path.exists():
-            raise RuntimeError(f"py-spy wrote nothing: {err.decode(errors='replace')}")
-        return summarise_profile(self.path)
 
 
 def _short(frame: str) -> tuple[str, str]:
@@ -609,26 +397,6 @@ def summarise_profile(path: Path, top: int = 16) -> ProfileSummary:
 
 
 # --- measurements -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Summary:
-    count: int
-    p50: float
-    p90: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, samples: Iterable[float]) -> Summary:
-        ordered = sorted(samples)
-        if not ordered:
-            return cls(0, math.nan, math.nan, math.nan, math.nan)
-
-        def pct(q: float) -> float:
-            return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-        return cls(len(ordered), pct(0.5), pct(0.9), pct(0.99), ordered[-1])
 
 
 @dataclass
@@ -703,29 +471,6 @@ def school_token(issuer: TokenIssuer, s: School) -> str:
         school=s.code,
     )
     return str(issuer.issue(principal))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def call(
-    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
-) -> Any:
-    answer = await client.request(method, url, headers=headers, **kwargs)
-    if answer.status_code >= 300:
-        raise RuntimeError(f"{method} {url}: {answer.status_code} {answer.text[:500]}")
-    return answer.json()
-
-
-async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(job: Callable[[], Awaitable[T]]) -> T:
-        async with gate:
-            return await job()
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -826,18 +571,18 @@ async def broadcast(
     stats: ProcessStats,
     service: ServiceProcess,
     args: argparse.Namespace,
-    profiler: Profiler,
+    profiler: PySpy,
     receiver_port: int,
 ) -> tuple[Delivery, ProfileSummary | None]:
     rss_before = stats.rss_mb()
     stats.reset_peak()
-    await profiler.start()
+    await profiler.start(service.pid, "notifications-broadcast.folded", settle_s=1.0)  # before the broadcast
     sampler = ConnectionSampler(
         service.pid, args.postgres_url, make_url(args.postgres_url).port or 5432, receiver_port
     )
     host_before = host_busy()
     mark = stats.mark()
-    with RssPoller(stats) as rss:
+    with RssPoller(stats, RSS_POLL_S) as rss:
         t0 = time.monotonic()
         sent = await call(
             client,
@@ -859,7 +604,8 @@ async def broadcast(
             usage = stats.usage_since(mark)
             host_after = host_busy()
             await sampler.close()
-            profile = await profiler.stop()
+            folded = await profiler.stop()
+            profile = None if folded is None else summarise_profile(folded)
             await asyncio.sleep(max(0.0, args.linger - (time.monotonic() - t0 - window_s)))
             report = (await receivers.get("/_stats")).json()
         status = await call(client, "GET", f"/broadcasts/{sent['id']}", operator)
@@ -919,69 +665,29 @@ async def broadcast(
     return delivery, profile
 
 
-async def environment(nats_url: str, postgres_url: str) -> dict[str, str]:
-    admin = create_async_engine(postgres_url)
-    async with admin.connect() as conn:
-        pg = str(await conn.scalar(text("SHOW server_version")))
-    await admin.dispose()
-    nc = await nats.connect(nats_url)
-    server = nc.connected_server_version
-    await nc.close()
-    return {
-        "commit": await git_state(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "host": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load average at start": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "python": platform.python_version(),
-        "python speed (sum(range(1000)))": f"{python_speed_us():.1f} µs",
-        "nats-server": f"{server.major}.{server.minor}.{server.patch}",
-        "postgresql": pg,
-    }
-
-
-def python_speed_us() -> float:
-    """A yardstick for comparing hosts: the best of five runs of ``sum(range(1000))``."""
-    return min(timeit.repeat("sum(range(1000))", number=5000, repeat=5)) / 5000 * 1e6
-
-
-async def git_state() -> str:
-    async def git(*args: str) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            "git", *args, cwd=Path(__file__).parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        out, _ = await proc.communicate()
-        return out.decode().strip()
-
-    commit = await git("rev-parse", "--short", "HEAD")
-    dirty = await git("status", "--porcelain", "--", "libs", "services/notifications")
-    return f"{commit or 'unknown'}{' + uncommitted changes in libs or the service' if dirty else ''}"
-
-
 async def bench(args: argparse.Namespace, console: Console) -> Results:
     rng = random.Random(args.seed)
     region = make_region(args.schools, args.slow_share, args.failing_share, rng)
-    env_info = await environment(args.nats_url, args.postgres_url)
+    commit = await git_state(("libs", "services/notifications"), "libs or the service")
+    env_info = await environment(args.nats_url, args.postgres_url, commit=commit, all_loads=True)
     root = f"bench_notifications_{uuid.uuid4().hex[:8]}"
     subjects = Subjects(root=root)
     schema = await create_schema(args.postgres_url, "bench_notifications")
     workdir = Path(tempfile.mkdtemp(prefix="notifications-bench-"))
     issuer = TokenIssuer([SigningKey.generate("bench")], lifetime_s=TOKEN_LIFETIME_S)
-    jwks = await serve_jwks(issuer.jwks())
-    jwks_port = jwks.sockets[0].getsockname()[1]
+    jwks = JwksServer(issuer.jwks()).start()
     listener = listening_socket()
     receiver_port = listener.getsockname()[1]
     receiver_url = f"http://127.0.0.1:{receiver_port}"
-    env = os.environ | {
-        "MENTORNET_SERVICE": "notifications",
-        "DATABASE_URL": args.postgres_url,
-        "DATABASE_SCHEMA": schema,
-        "NATS_URL": args.nats_url,
-        "MENTORNET_SUBJECT_ROOT": root,
-        "MENTORNET_REGISTRY_URL": f"http://127.0.0.1:{jwks_port}",
-        "NOTIFICATIONS_WEBHOOK_CONCURRENCY": str(args.concurrency),
-        "MENTORNET_LOG_JSON": "false",
-    }
-    service = ServiceProcess(workdir, env, free_port())
+    extra = {"MENTORNET_REGISTRY_URL": jwks.url, "NOTIFICATIONS_WEBHOOK_CONCURRENCY": str(args.concurrency)}
+    env = service_env("notifications", args.nats_url, args.postgres_url, schema, root, extra)
+
+    def notifications_process() -> ServiceProcess:
+        return ServiceProcess(
+            "notifications", workdir, env, free_port(), label="the service", stop_wait_s=40.0
+        )
+
+    service = notifications_process()
     receivers: Any = None
 
     def token_of(s: School) -> str:
@@ -999,7 +705,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
                 except RuntimeError as failure:
                     if "address already in use" not in str(failure) or attempt == 2:
                         raise
-                    service = ServiceProcess(workdir, env, free_port())
+                    service = notifications_process()
         stats = ProcessStats(service.pid)
         with console.status(f"announcing {len(region):,} schools on JetStream…"):
             start = time.perf_counter()
@@ -1035,7 +741,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
                     stats,
                     service,
                     args,
-                    Profiler(args.profile, service.pid),
+                    PySpy(args.profile),
                     receiver_port,
                 )
             delivery.rss_peak_life_mb = stats.peak_mb()
@@ -1056,7 +762,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
         if args.keep_log is not None and service.log_path.exists():
             shutil.copy(service.log_path, args.keep_log)
         shutil.rmtree(workdir, ignore_errors=True)
-    env_info["load average at end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    env_info["load average at end"] = load_average(all_three=True)
     shown = {
         "command": args.command,
         "concurrency": args.concurrency,
@@ -1077,9 +783,7 @@ def secs(x: float) -> str:
 
 
 def _arrivals(s: Summary) -> str:
-    if not s.count:
-        return "none"
-    return f"{secs(s.p50)} / {secs(s.p90)} / {secs(s.p99)} / {secs(s.max)}"
+    return percentiles(s, secs) if s.count else "none"
 
 
 def _spread(values: list[int]) -> str:
@@ -1230,23 +934,12 @@ def floors(r: Results) -> list[tuple[bool, str]]:
     ]
 
 
-HEADERS = ("Phase", "Measure", "Value")
-
-
-def print_table(r: Results, console: Console) -> None:
-    table = Table(title=f"Notifications: a broadcast to {r.setup.schools:,} schools by webhook")
-    for header in HEADERS:
-        table.add_column(header, justify="right" if header == "Value" else "left")
-    for row in rows(r):
-        table.add_row(*row)
-    console.print(table)
-    for met, line in floors(r):
-        console.print(line, style="bold green" if met else "bold red")
+def print_results(r: Results, console: Console) -> None:
+    title = f"Notifications: a broadcast to {r.setup.schools:,} schools by webhook"
+    print_table(console, title, MEASURES, rows(r), floors(r))
     if p := r.profile:
-        console.print(f"\n[bold]py-spy while delivering[/bold] ({p.busy:,} busy of {p.samples:,} samples)")
-        console.print("  " + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package))
-        for name, share in p.by_function:
-            console.print(f"    {share:5.0%}  {name}")
+        heading = f"\n[bold]py-spy while delivering[/bold] ({p.busy:,} busy of {p.samples:,} samples)"
+        print_profile(console, heading, p.by_package, p.by_function)
 
 
 def markdown(r: Results) -> str:
@@ -1284,9 +977,7 @@ def markdown(r: Results) -> str:
         "VmRSS. **On a CPU / waiting for one**: CPU seconds per second of the service and seconds per "
         "second its threads were runnable but not running (`/proc/<pid>/schedstat`).",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|---|---|---:|",
-        *("| " + " | ".join(row) + " |" for row in rows(r)),
+        *markdown_table(MEASURES, rows(r)),
         "",
         *(f"**{line}**  " for _, line in floors(r)),
         "",
@@ -1314,23 +1005,13 @@ def markdown(r: Results) -> str:
         "",
     ]
     if p := r.profile:
-        lines += [
+        heading = (
             f"### Where the service's CPU goes while delivering (py-spy, {p.busy:,} busy samples "
-            f"of {p.samples:,})",
-            "",
-            "By package of the innermost non-asyncio frame: "
-            + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package)
-            + ".",
-            "",
-            "| Inclusive | Project function |",
-            "|---:|---|",
-            *(f"| {share:.0%} | `{name}` |" for name, share in p.by_function),
-            "",
-        ]
-    lines += [
-        "Environment: " + "; ".join(f"{k} {v}" for k, v in r.environment.items()) + ".",
-        "",
-    ]
+            f"of {p.samples:,})"
+        )
+        intro = "By package of the innermost non-asyncio frame: "
+        lines += markdown_profile(heading, intro, p.by_package, p.by_function)
+    lines += [environment_line(r.environment), ""]
     return "\n".join(lines)
 
 
@@ -1347,29 +1028,15 @@ def main() -> None:
     parser.add_argument(
         "--linger", type=float, default=5.0, help="seconds after the last healthy school before the status"
     )
-    parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
-    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "notifications.md")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy the service; folded stacks here")
+    add_server_arguments(parser, "notifications.md", profile_help="py-spy the service; folded stacks here")
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the service's log here")
     parser.add_argument("--seed", type=int, default=38)
     args = parser.parse_args()
     if not 0 <= args.slow_share + args.failing_share <= 1:
         parser.error("--slow-share + --failing-share must be between 0 and 1")
-    argv, shown = sys.argv[1:], []
-    while argv:  # the command line as run, without where the report went
-        arg = argv.pop(0)
-        if arg == "--output":
-            argv = argv[1:]
-        elif not arg.startswith("--output="):
-            shown.append(arg)
-    args.command = shlex.join(["bench/notifications.py", *shown])
+    args.command = command_line("bench/notifications.py", sys.argv[1:])
     console = Console()
-    results = asyncio.run(bench(args, console))
-    print_table(results, console)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(markdown(results), encoding="utf-8")
-    console.print(f"written to {args.output}")
+    run_bench(console, args.output, bench(args, console), print_results, markdown)
 
 
 if __name__ == "__main__":

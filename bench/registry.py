@@ -33,39 +33,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import csv
 import io
 import math
 import multiprocessing as mp
-import os
-import platform
 import random
-import re
-import shlex
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import timeit
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import nats
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -74,10 +63,20 @@ from mentornet_events import Subjects
 from mentornet_events.labels_ru import label
 from mentornet_events.vocabulary import DeficitArea, MentoringForm, QualificationCategory
 from mentornet_spine.db import create_schema, drop_schema
+from mentornet_spine.natsserver import free_port
 from mentornet_spine.streams import delete_streams
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
-DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from harness.cli import add_server_arguments, command_line, run_bench
+from harness.client import RawConnection, bearer, bounded, call
+from harness.console import MEASURES, print_profile, print_table
+from harness.environment import environment, git_state, load_average
+from harness.latency import Summary, ms, percentiles
+from harness.markdown import environment_line, markdown_profile, markdown_table
+from harness.processes import ServiceProcess, service_env
+from harness.profiling import ProfileSummary, PySpy, summarise_profile
+from harness.rates import Requests
+from harness.sampling import ProcessStats, RssPoller, Usage
+
 REGION = "38"
 KEY_ID = "registry-1"  # the kid the registry gives a key passed in REGISTRY_SIGNING_KEY
 TOKEN_LIFETIME_S = 3600  # the registry's maximum: tokens outlive the whole run
@@ -95,9 +94,6 @@ READ_FLOOR_P99_S = 0.050
 MENTOR_SHARE = 0.15
 SCHOOL_ENDPOINT = "GET /schools/{code}"
 PARTICIPANTS_ENDPOINT = "GET /schools/{code}/participants"
-
-T = TypeVar("T")
-
 
 # --- a region, generated ------------------------------------------------------------------------
 
@@ -310,37 +306,6 @@ def school_files(school: School, rng: random.Random) -> list[ImportFile]:
 # --- measurements -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Latencies in seconds."""
-
-    count: int
-    p50: float
-    p90: float
-    p99: float
-    max: float
-    mean: float
-
-    @classmethod
-    def of(cls, samples: Iterable[float]) -> Summary:
-        ordered = sorted(samples)
-        if not ordered:
-            return cls(0, math.nan, math.nan, math.nan, math.nan, math.nan)
-
-        def pct(q: float) -> float:
-            return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-        return cls(len(ordered), pct(0.5), pct(0.9), pct(0.99), ordered[-1], sum(ordered) / len(ordered))
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A process over a phase, as shares of the wall time."""
-
-    on_cpu: float  # CPU seconds per second (1.0 = one core busy)
-    waiting: float  # seconds runnable but waiting for a core, per second (the host is oversubscribed)
-
-
 @dataclass
 class SetupResult:
     municipalities: int
@@ -395,29 +360,12 @@ class LoadOutcome:
 
 
 @dataclass
-class ReadResult:
-    clients: int
-    duration_s: float
-    requests: int
-    errors: int
+class ReadResult(Requests):
     overall: Summary
-    per_endpoint: dict[str, Summary]
     usage: Usage  # of the registry process in the window
     loader_cpu_busy: float
     failures: dict[str, int]
     statuses: dict[int, int]
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.duration_s
-
-
-@dataclass
-class ProfileSummary:
-    phase: str
-    samples: int
-    by_package: list[tuple[str, float]]  # component nearest the leaf frame, share of samples
-    by_function: list[tuple[str, float]]  # project functions, inclusive share
 
 
 @dataclass
@@ -436,186 +384,20 @@ class Results:
 # --- the registry process -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ProcessStats:
-    """RSS and CPU time of a process from /proc (Linux)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _status(self, key: str) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024  # kB -> MB
-        return math.nan
-
-    def rss_mb(self) -> float:
-        return self._status("VmRSS")
-
-    def peak_mb(self) -> float:
-        return self._status("VmHWM")
-
-    def reset_peak(self) -> None:
-        """Reset VmHWM to the current RSS (Linux ≥ 4.0); the poller covers kernels without it."""
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
-
-    def runqueue_wait_s(self) -> float:
-        """Time the process's threads were runnable but not running (schedstat; threads alive now)."""
-        total = 0
-        for task in Path(f"/proc/{self.pid}/task").iterdir():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int((task / "schedstat").read_text().split()[1])
-        return total / 1e9
-
-    def mark(self) -> tuple[float, float, float]:
-        return time.perf_counter(), self.cpu_s(), self.runqueue_wait_s()
-
-    def usage_since(self, mark: tuple[float, float, float]) -> Usage:
-        wall, cpu, wait = (now - then for now, then in zip(self.mark(), mark, strict=True))
-        return Usage(cpu / wall, wait / wall)
-
-
-class RssPoller:
-    def __init__(self, stats: ProcessStats) -> None:
-        self.stats = stats
-        self.peak = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            self.peak = max(self.peak, self.stats.rss_mb())
-            await asyncio.sleep(RSS_POLL_S)
-
-    def __enter__(self) -> RssPoller:
-        self.peak = self.stats.rss_mb()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self.peak = max(self.peak, self.stats.rss_mb())
-
-
-class RegistryProcess:
-    def __init__(self, workdir: Path, env: dict[str, str], port: int, module: str) -> None:
-        self.module = module
-        self.workdir = workdir
-        self.env = env
-        self.port = port
-        self.log_path = workdir / "registry.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        log = self.log_path.open("wb")
-        # cwd is the scratch directory: with ``-m`` the cwd comes first on sys.path, and this file
-        # (bench/registry.py) must not shadow the ``registry`` package
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "registry"],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the bench, which stops the registry itself
-        )
-        log.close()
-        return self.proc
-
-    async def start(self, within_s: float = 90.0) -> None:
-        proc = self.spawn()
-        deadline = time.monotonic() + within_s
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the registry exited with {proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health")).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the registry did not become healthy:\n{self.log_tail()}")
-                await asyncio.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 def registry_env(
-    nats_url: str, database_url: str, schema: str, root: str, port: int, workdir: Path, key: SigningKey
+    nats_url: str, database_url: str, schema: str, root: str, workdir: Path, key: SigningKey
 ) -> dict[str, str]:
-    return os.environ | {
-        "MENTORNET_SERVICE": "registry",
-        "DATABASE_URL": database_url,
-        "DATABASE_SCHEMA": schema,
-        "NATS_URL": nats_url,
-        "MENTORNET_SUBJECT_ROOT": root,
-        "PORT": str(port),
+    extra = {
         "MENTORNET_DATA_DIR": str(workdir / "data"),
         "MENTORNET_REGION": REGION,
         "REGISTRY_BOOTSTRAP_PASSWORD": OPERATOR_PASSWORD,
         "REGISTRY_SIGNING_KEY": key.pem().decode(),
         "REGISTRY_TOKEN_LIFETIME": str(TOKEN_LIFETIME_S),
-        "MENTORNET_LOG_JSON": "false",
     }
+    return service_env("registry", nats_url, database_url, schema, root, extra)
 
 
 # --- the region over HTTP -----------------------------------------------------------------------
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def call(
-    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
-) -> Any:
-    answer = await client.request(method, url, headers=headers, **kwargs)
-    if answer.status_code >= 300:
-        raise RuntimeError(f"{method} {url}: {answer.status_code} {answer.text[:500]}")
-    return answer.json()
-
-
-async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Run the jobs with at most ``limit`` in flight; results in the jobs' order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(job: Callable[[], Awaitable[T]]) -> T:
-        async with gate:
-            return await job()
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 @dataclass
@@ -760,7 +542,7 @@ async def import_bases(
     rss_before = stats.rss_mb()
     stats.reset_peak()
     before = stats.mark()
-    with RssPoller(stats) as rss:
+    with RssPoller(stats, RSS_POLL_S) as rss:
         start = time.perf_counter()
         await bounded(concurrency, [partial(upload, f) for f in files])
         seconds = time.perf_counter() - start
@@ -793,45 +575,6 @@ async def import_bases(
 
 
 # --- 2. the reads, from a second process --------------------------------------------------------
-
-
-class RawConnection:
-    """One keep-alive HTTP/1.1 connection with just enough protocol for these GETs.
-
-    The load process must cost far less CPU per request than the service it measures; httpx's
-    pool costs about as much as the registry's handler on a small host, and with 50 requests in
-    flight its own queueing shows up as latency. Responses must carry Content-Length (FastAPI's do).
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str, token: str) -> int:
-        if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n\r\n"
-        self.writer.write(request.encode())
-        try:
-            head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-            lengths = [line for line in head.split("\r\n") if line.startswith("content-length:")]
-            if not lengths:
-                raise ValueError("a response without Content-Length")
-            await self.reader.readexactly(int(lengths[0].partition(":")[2]))
-        except BaseException:
-            await self.close()
-            raise
-        if "\r\nconnection: close" in head:
-            await self.close()
-        return int(head[9:12])
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
 
 
 async def load(plan: LoadPlan, started: ProcessEvent, ended: ProcessEvent) -> LoadOutcome:
@@ -873,7 +616,7 @@ async def load(plan: LoadPlan, started: ProcessEvent, ended: ProcessEvent) -> Lo
                     if plan.http_client == "httpx":
                         status = (await pooled.get(path, headers=bearer(token))).status_code
                     else:
-                        status = await asyncio.wait_for(own.get(path, token), 30)
+                        status, _ = await asyncio.wait_for(own.get(path, token), 30)
                 except (OSError, EOFError, ValueError, TimeoutError, httpx.HTTPError) as error:
                     status, failure = 0, type(error).__name__
                 done = time.perf_counter()
@@ -940,154 +683,43 @@ async def read_load(plan: LoadPlan, stats: ProcessStats) -> ReadResult:
 # --- profiling ----------------------------------------------------------------------------------
 
 PROJECT_PACKAGES = ("registry", "mentornet_spine", "mentornet_auth", "mentornet_events")
-#: packages that only carry control (the loop, threads, context managers): a sample is charged to
-#: the nearest caller outside them, so socket writes count for asyncpg or h11, not asyncio
-GENERIC = {
-    "asyncio", "selectors", "threading", "contextlib", "functools", "inspect", "typing", "abc",
-    "enum", "weakref", "collections", "queue", "runpy", "concurrent", "greenlet", "?",
-}  # fmt: skip
 ROOTS = ("(uvicorn/main.py)", "(uvicorn/_compat.py)", "(uvicorn/server.py)", "(mentornet_spine/serve.py)")
 IDLE = ("Condition.wait", "Event.wait", "EpollSelector.select", "Queue.get", "sleep (")
-STDLIB = re.compile(r"/lib/python3\.\d+/([^/]+)")
 
 
 class Profiler:
     """py-spy attached to the registry for one phase; raw folded stacks, summarised afterwards."""
 
     def __init__(self, directory: Path | None, pid: int) -> None:
-        self.directory = directory
+        self.spy = PySpy(directory)
         self.pid = pid
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.path: Path | None = None
 
     async def start(self, phase: str) -> None:
-        if self.directory is None:
-            return
-        spy = Path(sys.executable).parent / "py-spy"
-        exe = str(spy) if spy.exists() else shutil.which("py-spy")
-        if exe is None:
-            raise RuntimeError("--profile needs py-spy (pip install py-spy)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.path = self.directory / f"registry-{phase}.folded"
-        command = [exe, "record", "--nonblocking", "--nolineno", "--full-filenames", "-f", "raw"]
-        self.proc = await asyncio.to_thread(
-            subprocess.Popen,
-            [*command, "-o", str(self.path), "-p", str(self.pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        await asyncio.sleep(0.5)  # attached before the phase starts
+        await self.spy.start(self.pid, f"registry-{phase}.folded", settle_s=0.5)  # attached before the phase
 
     async def stop(self, phase: str) -> ProfileSummary | None:
-        if self.proc is None or self.path is None:
-            return None
-        self.proc.send_signal(signal.SIGINT)  # py-spy writes the file on Ctrl-C
-        _, err = await asyncio.to_thread(self.proc.communicate, None, 60)
-        self.proc = None
-        if not self.path.exists():
-            raise RuntimeError(f"py-spy wrote nothing: {err.decode(errors='replace')}")
-        return summarise_profile(phase, self.path)
-
-
-def _where(frame: str) -> tuple[str, str]:
-    """``func (/path/to/pkg/module.py)`` → (package, ``func (pkg/module.py)``)."""
-    function, _, path = frame.rpartition(" (")
-    path = path.rstrip(")")
-    if "site-packages/" in path:
-        short = path.rsplit("site-packages/", 1)[1]
-    elif "/src/" in path:  # the project's own packages (editable installs)
-        short = path.rsplit("/src/", 1)[1]
-    elif match := STDLIB.search(path):
-        short = path[match.start(1) :]
-    elif path.startswith("<frozen "):
-        short = path.removeprefix("<frozen ").rstrip(">")
-    else:
-        short = Path(path).name
-    package = short.split("/")[0].removesuffix(".py") or "?"
-    return package, f"{function} ({short})"
-
-
-def summarise_profile(phase: str, path: Path, top: int = 14) -> ProfileSummary:
-    """CPU samples by component (nearest non-generic package from the leaf), project functions inclusive."""
-    by_package: Counter[str] = Counter()
-    by_function: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        frames = [_where(f) for f in stack.split(";") if " (" in f]
-        if not frames or not count_text.isdigit() or frames[-1][1].startswith(IDLE):
-            continue
-        count = int(count_text)
-        total += count
-        owners = (pkg for pkg, name in reversed(frames) if pkg not in GENERIC and not name.endswith(ROOTS))
-        by_package[next(owners, "event loop")] += count
-        for name in {name for pkg, name in frames if pkg in PROJECT_PACKAGES and not name.endswith(ROOTS)}:
-            by_function[name] += count
-    if total == 0:
-        return ProfileSummary(phase, 0, [], [])
-    return ProfileSummary(
-        phase,
-        total,
-        [(k, v / total) for k, v in by_package.most_common(top)],
-        [(k, v / total) for k, v in by_function.most_common(top)],
-    )
+        path = await self.spy.stop()
+        return None if path is None else summarise_profile(phase, path, PROJECT_PACKAGES, IDLE, ROOTS, top=14)
 
 
 # --- one run ------------------------------------------------------------------------------------
-
-
-async def environment(nats_url: str, postgres_url: str) -> dict[str, str]:
-    admin = create_async_engine(postgres_url)
-    async with admin.connect() as conn:
-        pg = str(await conn.scalar(text("SHOW server_version")))
-    await admin.dispose()
-    nc = await nats.connect(nats_url)
-    server = nc.connected_server_version
-    await nc.close()
-    return {
-        "commit": await git_state(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "host": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load average at start": f"{os.getloadavg()[0]:.1f}",
-        "python": platform.python_version(),
-        "python speed (sum(range(1000)))": f"{python_speed_us():.1f} µs",
-        "nats-server": f"{server.major}.{server.minor}.{server.patch}",
-        "postgresql": pg,
-    }
-
-
-def python_speed_us() -> float:
-    """A yardstick for comparing hosts: the best of five runs of ``sum(range(1000))``."""
-    return min(timeit.repeat("sum(range(1000))", number=5000, repeat=5)) / 5000 * 1e6
-
-
-async def git_state() -> str:
-    async def git(*args: str) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            "git", *args, cwd=Path(__file__).parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        out, _ = await proc.communicate()
-        return out.decode().strip()
-
-    commit = await git("rev-parse", "--short", "HEAD")
-    dirty = await git("status", "--porcelain", "--", "libs", "services")
-    return f"{commit or 'unknown'}{' + uncommitted changes in libs/services' if dirty else ''}"
 
 
 async def bench(args: argparse.Namespace, console: Console) -> Results:
     rng = random.Random(args.seed)
     munis, region = make_region(args.schools, args.teachers, rng)
     files = [f for s in region for f in school_files(s, rng)]
-    env_info = await environment(args.nats_url, args.postgres_url)
+    env_info = await environment(args.nats_url, args.postgres_url, commit=await git_state())
     run_id = uuid.uuid4().hex[:8]
     root = f"bench_registry_{run_id}"
     schema = await create_schema(args.postgres_url, "bench_registry")
     workdir = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     key = SigningKey.generate(KEY_ID)
     issuer = TokenIssuer([key], lifetime_s=TOKEN_LIFETIME_S)
-    port = free_port()
-    env = registry_env(args.nats_url, args.postgres_url, schema, root, port, workdir, key)
-    service = RegistryProcess(workdir, env, port, args.serve_module)
+    env = registry_env(args.nats_url, args.postgres_url, schema, root, workdir, key)
+    service = ServiceProcess(
+        "registry", workdir, env, free_port(), module=args.serve_module, label="the registry"
+    )
     profiles: list[ProfileSummary] = []
     try:
         with console.status("starting the registry…"):
@@ -1165,15 +797,11 @@ async def bench(args: argparse.Namespace, console: Console) -> Results:
         "serve_module": args.serve_module,
         "command": args.command,
     }
-    env_info["load average at end"] = f"{os.getloadavg()[0]:.1f}"
+    env_info["load average at end"] = load_average()
     return Results(shown, setup, imported, reads, single, paced, idle, profiles, env_info)
 
 
 # --- reporting ----------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
 
 
 Row = tuple[str, str, str]
@@ -1222,10 +850,12 @@ def read_rows(phase: str, rd: ReadResult, idle: Usage, endpoints: bool) -> list[
     table: list[Row] = [
         (phase, "throughput", f"{rd.per_second:,.0f} req/s ({rd.requests:,} in {rd.duration_s:g} s)"),
         (phase, "errors", _errors(rd)),
-        (phase, "all: p50 / p90 / p99 / max", _lat(rd.overall)),
+        (phase, "all: p50 / p90 / p99 / max", percentiles(rd.overall)),
     ]
     if endpoints:
-        table += [(phase, f"{name}: p50 / p90 / p99 / max", _lat(s)) for name, s in rd.per_endpoint.items()]
+        table += [
+            (phase, f"{name}: p50 / p90 / p99 / max", percentiles(s)) for name, s in rd.per_endpoint.items()
+        ]
     table += [
         (phase, "registry on a CPU / waiting for one", _usage(rd.usage)),
         (phase, "registry CPU per request, above idle", ms((rd.usage.on_cpu - idle.on_cpu) / rd.per_second)),
@@ -1244,10 +874,6 @@ def _errors(rd: ReadResult) -> str:
 
 def _usage(u: Usage) -> str:
     return f"{u.on_cpu:.0%} / {u.waiting:.0%} of the time"
-
-
-def _lat(s: Summary) -> str:
-    return f"{ms(s.p50)} / {ms(s.p90)} / {ms(s.p99)} / {ms(s.max)}"
 
 
 def floors(r: Results) -> list[tuple[bool, str]]:
@@ -1292,30 +918,15 @@ def floors(r: Results) -> list[tuple[bool, str]]:
     ]
 
 
-HEADERS = ("Phase", "Measure", "Value")
-
-
-def print_table(r: Results, console: Console) -> None:
-    table = Table(
-        title=f"Registry: {r.setup.schools:,} schools, {r.imported.rows:,} teachers, "
-        f"{r.reads.clients} readers"
-    )
-    for header in HEADERS:
-        table.add_column(header, justify="right" if header == "Value" else "left")
-    for row in rows(r):
-        table.add_row(*row)
-    console.print(table)
-    for met, line in floors(r):
-        console.print(line, style="bold green" if met else "bold red")
+def print_results(r: Results, console: Console) -> None:
+    title = f"Registry: {r.setup.schools:,} schools, {r.imported.rows:,} teachers, {r.reads.clients} readers"
+    print_table(console, title, MEASURES, rows(r), floors(r))
     for p in r.profiles:
-        console.print(
+        heading = (
             f"\n[bold]py-spy, {p.phase}[/bold] ({p.samples:,} samples): "
             "CPU by component (nearest package to the leaf)"
         )
-        console.print("  " + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package))
-        console.print("  project functions (inclusive):")
-        for name, share in p.by_function:
-            console.print(f"    {share:5.0%}  {name}")
+        print_profile(console, heading, p.by_package, p.by_function, "  project functions (inclusive):")
 
 
 def markdown(r: Results) -> str:
@@ -1359,29 +970,19 @@ def markdown(r: Results) -> str:
         "seconds per second its threads were runnable but not running (`/proc/<pid>/task/*/schedstat`); "
         "a large second figure means the host was oversubscribed and the figures are pessimistic.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|---|---|---:|",
-        *("| " + " | ".join(row) + " |" for row in rows(r)),
+        *markdown_table(MEASURES, rows(r)),
         "",
         *(f"**{line}**  " for _, line in floors(r)),
         "",
     ]
     for p in r.profiles:
-        lines += [
-            f"### Where the registry's CPU goes: {p.phase} (py-spy, {p.samples:,} samples)",
-            "",
+        heading = f"### Where the registry's CPU goes: {p.phase} (py-spy, {p.samples:,} samples)"
+        intro = (
             "By component (the package nearest the innermost frame; asyncio, threading and the like "
-            "are skipped): " + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package) + ".",
-            "",
-            "| Inclusive | Project function |",
-            "|---:|---|",
-            *(f"| {share:.0%} | `{name}` |" for name, share in p.by_function),
-            "",
-        ]
-    lines += [
-        "Environment: " + "; ".join(f"{k} {v}" for k, v in r.environment.items()) + ".",
-        "",
-    ]
+            "are skipped): "
+        )
+        lines += markdown_profile(heading, intro, p.by_package, p.by_function)
+    lines += [environment_line(r.environment), ""]
     return "\n".join(lines)
 
 
@@ -1395,10 +996,7 @@ def main() -> None:
     parser.add_argument(
         "--login-schools", type=int, default=20, help="schools that log in through /auth/token (default 20)"
     )
-    parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
-    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "registry.md")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy the registry; folded stacks here")
+    add_server_arguments(parser, "registry.md", profile_help="py-spy the registry; folded stacks here")
     parser.add_argument(
         "--paced-rate",
         type=float,
@@ -1418,22 +1016,11 @@ def main() -> None:
         help="readers' client: a bare keep-alive connection each (default) or one pooled httpx client",
     )
     args = parser.parse_args()
-    argv, shown = sys.argv[1:], []
-    while argv:  # the command line as run, without where the report went
-        arg = argv.pop(0)
-        if arg == "--output":
-            argv = argv[1:]
-        elif not arg.startswith("--output="):
-            shown.append(arg)
-    args.command = shlex.join(["bench/registry.py", *shown])
+    args.command = command_line("bench/registry.py", sys.argv[1:])
     if args.teachers < 5 * args.schools:
         parser.error("--teachers must be at least 5 per school")
     console = Console()
-    results = asyncio.run(bench(args, console))
-    print_table(results, console)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(markdown(results), encoding="utf-8")
-    console.print(f"written to {args.output}")
+    run_bench(console, args.output, bench(args, console), print_results, markdown)
 
 
 if __name__ == "__main__":

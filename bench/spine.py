@@ -17,15 +17,12 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import os
-import platform
 import shutil
-import sqlite3
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -39,9 +36,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mentornet_events import Envelope, Subjects, envelope_to_json, new_event_id
 from mentornet_events.envelope import utc_now
@@ -53,8 +49,13 @@ from mentornet_spine.store import EventStore
 from mentornet_spine.streams import delete_streams, ensure_streams
 from mentornet_spine.testing import EventCounts, item_completed, pair_formed, tenant
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
-DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from harness.cli import add_server_arguments, run_bench
+from harness.console import print_table
+from harness.environment import environment
+from harness.markdown import environment_line, markdown_table
+from harness.rates import Rate
+from harness.sampling import server_cpu_s
+
 FLOOR = 1 / 3
 POLL_S = 0.02
 SOURCE = "programs"  # the service stream the test projection reads
@@ -90,16 +91,6 @@ class Target:
         return Subjects(root=self.root)
 
 
-@dataclass(frozen=True)
-class Rate:
-    count: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds
-
-
 @dataclass
 class EndToEnd:
     backend: str
@@ -111,22 +102,6 @@ class EndToEnd:
 
 
 SERVERS = ("nats-server", "postgres")
-
-
-def server_cpu_s(name: str) -> float:
-    """CPU seconds of every process with this name, reaped children included (Linux /proc)."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/comm") as comm:
-                if comm.read().strip() != name:
-                    continue
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-        except OSError:
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -394,29 +369,12 @@ async def run_postgres(
         await drop_schema(url, schema)
 
 
-async def environment(nc: Client, postgres_url: str) -> dict[str, str]:
-    admin = create_async_engine(postgres_url)
-    async with admin.connect() as conn:
-        pg = str(await conn.scalar(text("SHOW server_version")))
-    await admin.dispose()
-    server = nc.connected_server_version
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "host": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "load average at start": f"{os.getloadavg()[0]:.1f}",
-        "python": platform.python_version(),
-        "nats-server": f"{server.major}.{server.minor}.{server.patch}",
-        "postgresql": pg,
-        "sqlite": sqlite3.sqlite_version,
-    }
-
-
 async def bench(n: int, nats_url: str, postgres_url: str, tuning: Tuning, console: Console) -> Results:
     run_id = uuid.uuid4().hex[:8]
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        env = await environment(nc, postgres_url)
+        env = await environment(nats_url, postgres_url, speed=False, sqlite=True)
         with console.status("raw JetStream publish and pull-fetch-ack…"):
             publish, fetch_ack = await raw_baseline(nc, run_id, n, tuning)
         results = Results(n, tuning, publish, fetch_ack, environment=env)
@@ -492,21 +450,10 @@ def cpu_rows(results: Results) -> list[tuple[str, ...]]:
 CPU_HEADERS = ("Backend", *CPU_COLUMNS, "total", "CPU ceiling")
 
 
-def print_table(results: Results, console: Console) -> None:
-    table = Table(title=f"Event spine throughput, {results.events:,} events")
-    for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="left" if i < 2 else "right")
-    for measure in rows(results):
-        table.add_row(*measure)
-    console.print(table)
-    cpu = Table(title=f"CPU µs per event by process ({os.cpu_count()} cores)")
-    for i, header in enumerate(CPU_HEADERS):
-        cpu.add_column(header, justify="left" if i == 0 else "right")
-    for measure in cpu_rows(results):
-        cpu.add_row(*measure)
-    console.print(cpu)
-    met, line = floor_line(results)
-    console.print(line, style="bold green" if met else "bold red")
+def print_results(results: Results, console: Console) -> None:
+    print_table(console, f"Event spine throughput, {results.events:,} events", HEADERS, rows(results))
+    cores = f"CPU µs per event by process ({os.cpu_count()} cores)"
+    print_table(console, cores, CPU_HEADERS, cpu_rows(results), [floor_line(results)], left=1)
 
 
 def markdown(results: Results) -> str:
@@ -519,23 +466,19 @@ def markdown(results: Results) -> str:
         "figure is timed from the first append to the last event appended, in the stream, or "
         "applied to the projection and acknowledged.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|---|---|---:|---:|---:|",
-        *("| " + " | ".join(r) + " |" for r in rows(results)),
+        *markdown_table(HEADERS, rows(results)),
         "",
         f"**{floor_line(results)[1]}**",
         "",
         f"CPU µs per event by process, and the rate {os.cpu_count()} cores could carry at that cost "
         "(nats-server and postgres measured from /proc, reaped children included):",
         "",
-        "| " + " | ".join(CPU_HEADERS) + " |",
-        "|---|" + "---:|" * (len(CPU_HEADERS) - 1),
-        *("| " + " | ".join(r) + " |" for r in cpu_rows(results)),
+        *markdown_table(CPU_HEADERS, cpu_rows(results), left=1),
         "",
         f"Tuning: append {t.append_batch} events per call, relay batch {t.relay_batch}, consumer batch "
         f"{t.consumer_batch} (fetch timeout {t.fetch_timeout_s} s), raw fetch batch {t.raw_fetch_batch}.",
         "",
-        "Environment: " + "; ".join(f"{k} {v}" for k, v in results.environment.items()) + ".",
+        environment_line(results.environment),
         "",
     ]
     return "\n".join(lines)
@@ -544,9 +487,7 @@ def markdown(results: Results) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Event spine throughput against raw JetStream, in one run.")
     parser.add_argument("--events", type=int, default=20000, help="events per measurement (default 20000)")
-    parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", DEFAULT_NATS))
-    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "spine.md")
+    add_server_arguments(parser, "spine.md")
     parser.add_argument("--append-batch", type=int, default=Tuning.append_batch)
     parser.add_argument("--relay-batch", type=int, default=Tuning.relay_batch)
     parser.add_argument("--consumer-batch", type=int, default=Tuning.consumer_batch)
@@ -556,11 +497,8 @@ def main() -> None:
     if n <= 0:
         parser.error(f"--events must be at least --append-batch ({tuning.append_batch})")
     console = Console()
-    results = asyncio.run(bench(n, args.nats_url, args.postgres_url, tuning, console))
-    print_table(results, console)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(markdown(results), encoding="utf-8")
-    console.print(f"written to {args.output}")
+    measure = bench(n, args.nats_url, args.postgres_url, tuning, console)
+    run_bench(console, args.output, measure, print_results, markdown)
 
 
 if __name__ == "__main__":
