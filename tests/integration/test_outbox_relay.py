@@ -6,10 +6,12 @@ import asyncio
 import json
 
 from nats.js import JetStreamContext
+from sqlalchemy import update
 
-from mentornet_events import Subjects, envelope_to_json
+from mentornet_events import Subjects, envelope_from_json, envelope_to_json
 from mentornet_spine.relay import OutboxRelay, message_headers
 from mentornet_spine.store import EventStore
+from mentornet_spine.tables import events
 from mentornet_spine.testing import item_completed, pair_formed, tenant
 from tests.conftest import Database
 from tests.integration.support import stream_messages
@@ -86,3 +88,17 @@ async def test_relay_keeps_running_while_appends_flow(
     await running
     msgs = await stream_messages(js, subjects.stream("programs"), subjects.service_wildcard("programs"))
     assert [m.headers["Nats-Msg-Id"] for m in msgs] == [str(i) for i in ids]
+
+
+async def test_the_relay_sends_the_envelope_as_stored_at_append_and_serialises_older_rows(
+    database: Database, js: JetStreamContext, subjects: Subjects
+) -> None:
+    store = EventStore(database.engine)
+    stored = await store.append("pair-1", 0, [pair_formed(), item_completed()], tenant=tenant())
+    async with database.engine.begin() as conn:  # a row appended before the message column existed
+        await conn.execute(update(events).where(events.c.position == stored[1].position).values(message=None))
+    relay = OutboxRelay(database.engine, js, subjects)
+    assert await relay.relay_once() == 2
+    published = await stream_messages(js, subjects.stream("programs"), subjects.service_wildcard("programs"))
+    assert [envelope_from_json(m.data) for m in published] == [s.envelope for s in stored]
+    assert [m.data for m in published] == [envelope_to_json(s.envelope) for s in stored]

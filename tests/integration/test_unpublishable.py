@@ -52,7 +52,7 @@ async def test_the_relay_parks_what_it_cannot_publish_and_relays_the_next(
     oversized, unknown = stored[1], stored[2]
     payload = dict(oversized.envelope.payload)
     payload["product_kind"] = "x" * 1_100_000  # the 1.1 MB subject of the report
-    await _corrupt(database, oversized.position, payload=payload)
+    await _corrupt(database, oversized.position, payload=payload, message=None)  # no stored message then
     await _corrupt(database, unknown.position, type="mystery_happened")
 
     relay = OutboxRelay(database.engine, js, subjects, service="programs")

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, BadRequestError, NotFoundError
@@ -43,7 +44,7 @@ from mentornet_events import (
 )
 from mentornet_spine import metrics
 from mentornet_spine.db import is_sqlite, reader, statement_reads
-from mentornet_spine.store import _row_to_envelope
+from mentornet_spine.store import ENVELOPE_COLUMNS, _row_to_envelope
 from mentornet_spine.tables import events, relay_checkpoints, relay_parked
 
 log = logging.getLogger(__name__)
@@ -59,22 +60,40 @@ class Unpublishable(Exception):
 
 #: the event's position in its service's store: what reconciliation compares the stream with
 POSITION_HEADER = "Mentornet-Position"
+#: what the relay reads of a stored event: the bytes to send and what its headers and subject need
+_RELAYED = [
+    events.c[name]
+    for name in ("position", "event_id", "type", "schema_version", "stream_id", "trace_context", "message")
+]
 
 
 def message_headers(
     envelope: Envelope, span: trace.Span | None = None, position: int | None = None
 ) -> dict[str, str]:
+    return _headers(
+        envelope.event_id, envelope.type, envelope.schema_version, envelope.trace_context, span, position
+    )
+
+
+def _headers(
+    event_id: UUID,
+    event_type: str,
+    schema_version: int,
+    trace_context: dict[str, str],
+    span: trace.Span | None,
+    position: int | None,
+) -> dict[str, str]:
     headers = {
-        "Nats-Msg-Id": str(envelope.event_id),
-        "Mentornet-Type": envelope.type,
-        "Mentornet-Schema-Version": str(envelope.schema_version),
+        "Nats-Msg-Id": str(event_id),
+        "Mentornet-Type": event_type,
+        "Mentornet-Schema-Version": str(schema_version),
     }
     if position is not None:
         headers[POSITION_HEADER] = str(position)
     if span is not None and span.is_recording():
         propagate.inject(headers, context=trace.set_span_in_context(span))
     else:  # tracing off here: pass on the context the event was appended in
-        headers.update(envelope.trace_context)
+        headers.update(trace_context)
     return headers
 
 
@@ -120,6 +139,8 @@ class OutboxRelay:
         self.provision = provision
         #: while a repair republishes: up to which position, and the suffix of their message ids
         self._repair: tuple[int, str] | None = None
+        #: serialised envelopes of the batch's rows that have no stored message (older rows)
+        self._legacy: dict[int, bytes] = {}
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
@@ -146,12 +167,16 @@ class OutboxRelay:
             checkpoint = self._position
             rows = list(
                 await conn.execute(
-                    select(events)
+                    select(*_RELAYED)
                     .where(events.c.position > checkpoint)
                     .order_by(events.c.position)
                     .limit(self.batch_size)
                 )
             )
+            legacy = [r.position for r in rows if r.message is None]
+            if legacy:  # appended before the envelope was kept as published: serialise it here
+                found = await conn.execute(select(*ENVELOPE_COLUMNS).where(events.c.position.in_(legacy)))
+                self._legacy = {r.position: envelope_to_json(_row_to_envelope(r)) for r in found}
         if not rows:
             return 0
         sent = [await self._publish(row) for row in rows]
@@ -197,18 +222,19 @@ class OutboxRelay:
 
     async def _publish(self, row: Any) -> _Sent | None:
         """Start publishing one stored event; None if it was parked instead."""
-        envelope = _row_to_envelope(row)
         span = tracer.start_span(
             "outbox.relay",
-            context=propagate.extract(envelope.trace_context),
+            context=propagate.extract(row.trace_context),
             kind=trace.SpanKind.PRODUCER,
-            attributes={"mentornet.event_type": envelope.type, "mentornet.position": row.position},
+            attributes={"mentornet.event_type": row.type, "mentornet.position": row.position},
         )
         try:
             try:
-                subject = self.catalogue.spec(envelope.type).subject(self.subjects)
-                data = envelope_to_json(envelope)
-                headers = message_headers(envelope, span, row.position)
+                subject = self.catalogue.spec(row.type).subject(self.subjects)
+                data = row.message if row.message is not None else self._legacy.pop(row.position)
+                headers = _headers(
+                    row.event_id, row.type, row.schema_version, row.trace_context, span, row.position
+                )
                 if self._repair is not None and row.position <= self._repair[0]:
                     # published before and maybe dropped from the stream in the repair: the
                     # duplicate window still knows the plain id and would drop it again

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import CATALOGUE, Catalogue, DomainEvent, Envelope, Tenant, new_event_id
-from mentornet_events.envelope import utc_now
+from mentornet_events.envelope import envelope_to_json, utc_now
 from mentornet_spine.db import statement_reads
 from mentornet_spine.tables import events
 
@@ -43,24 +43,26 @@ _LOCKED_APPEND = text(
     WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:lock_key))
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, occurred_at,
                         region, municipality, school, correlation_id, causation_id,
-                        trace_context, payload)
+                        trace_context, payload, message)
     SELECT r.* FROM append_lock, unnest(
         CAST(:event_ids AS uuid[]), CAST(:stream_ids AS varchar[]), CAST(:versions AS integer[]),
         CAST(:types AS varchar[]), CAST(:schema_versions AS integer[]),
         CAST(:occurred AS timestamptz[]), CAST(:regions AS varchar[]),
         CAST(:municipalities AS varchar[]), CAST(:schools AS varchar[]),
         CAST(:correlations AS uuid[]), CAST(:causations AS uuid[]),
-        CAST(:traces AS json[]), CAST(:payloads AS json[])
+        CAST(:traces AS json[]), CAST(:payloads AS json[]), CAST(:messages AS bytea[])
     ) AS r(event_id, stream_id, stream_version, type, schema_version, occurred_at, region,
-           municipality, school, correlation_id, causation_id, trace_context, payload)
+           municipality, school, correlation_id, causation_id, trace_context, payload, message)
     WHERE (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = :stream_id) = :expected
     ORDER BY r.stream_version
     RETURNING position, stream_version
     """
 )
 _INSERT = insert(events).returning(events.c.position, sort_by_parameter_order=True)
+#: what an envelope is made of (the published bytes are the relay's alone)
+ENVELOPE_COLUMNS = [c for c in events.c if c.name != "message"]
 _READ_STREAM = (
-    select(events)
+    select(*ENVELOPE_COLUMNS)
     .where(events.c.stream_id == bindparam("stream_id"), events.c.stream_version > bindparam("after"))
     .order_by(events.c.stream_version)
 )
@@ -236,6 +238,7 @@ class EventStore:
             "causations": [r["causation_id"] for r in rows],
             "traces": [json.dumps(r["trace_context"]) for r in rows],
             "payloads": [json.dumps(r["payload"], ensure_ascii=False) for r in rows],
+            "messages": [r["message"] for r in rows],
         }
         try:
             inserted = sorted((v, p) for p, v in await conn.execute(_LOCKED_APPEND, params))
@@ -281,7 +284,10 @@ class EventStore:
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Everything after a global position, in position order; never skips (see module doc)."""
         query = (
-            select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
+            select(*ENVELOPE_COLUMNS)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(limit)
         )
         async with self.reader.connect() as conn:
             return [StoredEvent(r.position, _row_to_envelope(r)) for r in await conn.execute(query)]
@@ -335,4 +341,5 @@ def _envelope_row(e: Envelope) -> dict[str, Any]:
         "causation_id": e.causation_id,
         "trace_context": e.trace_context,
         "payload": e.payload,
+        "message": envelope_to_json(e),
     }

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -56,6 +57,9 @@ events = Table(
     Column("causation_id", Uuid),
     Column("trace_context", JSON, nullable=False),
     Column("payload", JSON, nullable=False),
+    #: the envelope as published, serialised once at append: the relay sends these bytes as they are
+    #: (rows appended before the column existed have none and are serialised by the relay)
+    Column("message", LargeBinary),
     UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
 )
 
