@@ -139,8 +139,6 @@ class OutboxRelay:
         self.provision = provision
         #: while a repair republishes: up to which position, and the suffix of their message ids
         self._repair: tuple[int, str] | None = None
-        #: serialised envelopes of the batch's rows that have no stored message (older rows)
-        self._legacy: dict[int, bytes] = {}
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         value = await conn.scalar(
@@ -173,13 +171,14 @@ class OutboxRelay:
                     .limit(self.batch_size)
                 )
             )
-            legacy = [r.position for r in rows if r.message is None]
-            if legacy:  # appended before the envelope was kept as published: serialise it here
-                found = await conn.execute(select(*ENVELOPE_COLUMNS).where(events.c.position.in_(legacy)))
-                self._legacy = {r.position: envelope_to_json(_row_to_envelope(r)) for r in found}
+            legacy: dict[int, bytes] = {}
+            if older := [r.position for r in rows if r.message is None]:
+                # appended before the envelope was kept as published: serialise it here
+                found = await conn.execute(select(*ENVELOPE_COLUMNS).where(events.c.position.in_(older)))
+                legacy = {r.position: envelope_to_json(_row_to_envelope(r)) for r in found}
         if not rows:
             return 0
-        sent = [await self._publish(row) for row in rows]
+        sent = [await self._publish(row, row.message or legacy[row.position]) for row in rows]
         pending = [s.ack for s in sent if s is not None]
         if pending:
             await asyncio.wait(pending, timeout=self.ack_timeout)
@@ -220,8 +219,8 @@ class OutboxRelay:
             return None
         return error
 
-    async def _publish(self, row: Any) -> _Sent | None:
-        """Start publishing one stored event; None if it was parked instead."""
+    async def _publish(self, row: Any, data: bytes) -> _Sent | None:
+        """Start publishing one stored event's bytes; None if it was parked instead."""
         span = tracer.start_span(
             "outbox.relay",
             context=propagate.extract(row.trace_context),
@@ -231,7 +230,6 @@ class OutboxRelay:
         try:
             try:
                 subject = self.catalogue.spec(row.type).subject(self.subjects)
-                data = row.message if row.message is not None else self._legacy.pop(row.position)
                 headers = _headers(
                     row.event_id, row.type, row.schema_version, row.trace_context, span, row.position
                 )
