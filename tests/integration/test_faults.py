@@ -13,11 +13,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import nats
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -31,6 +34,8 @@ from mentornet_spine.tables import events
 from mentornet_spine.testing import EventCounts, pair_formed, tenant
 from tests.conftest import Database
 from tests.integration.support import eventually, stream_messages
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Events delivered to a process that died, or whose acks a broker restart or a silent network
@@ -233,13 +238,24 @@ async def _assert_committed_applied_once(
 async def _message_ids(js: JetStreamContext, stream: str) -> list[str]:
     """Every message id in the stream, asked of the stream's leader one by one: with a node of the
     cluster down, a consumer for reading it back could be placed on the dead node."""
-    state = (await js.stream_info(stream)).state
+    state = (await _asked_again(lambda: js.stream_info(stream))).state
     ids = []
     for seq in range(state.first_seq, state.last_seq + 1):
-        msg = await js.get_msg(stream, seq)
+        msg = await _asked_again(lambda seq=seq: js.get_msg(stream, seq))
         assert msg.headers is not None
         ids.append(msg.headers["Nats-Msg-Id"])
     return ids
+
+
+async def _asked_again(ask: Callable[[], Awaitable[T]]) -> T:
+    """A read of the stream, asked again while the cluster answers 503 (a node just killed: its
+    meta leader may still be catching up); only the read is repeated, never what it asserts."""
+    for _ in range(50):
+        try:
+            return await ask()
+        except ServiceUnavailableError:
+            await asyncio.sleep(0.2)
+    return await ask()
 
 
 class Load:
