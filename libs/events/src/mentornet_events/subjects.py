@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 _ROOT = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
+@cache  # a relay asks for every event it publishes; the names are the catalogue's few dozen
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -173,11 +174,11 @@ async def handle_messages(
     started = time.perf_counter()
     await _process_through_outages(engine, handler, cfg, msgs, deliveries, catalogue)
     metrics.handler_latency.record(time.perf_counter() - started, {"consumer": handler.name})
+    outcomes = Counter(str(d.outcome and d.outcome.value) for d in deliveries)
+    for outcome, count in outcomes.items():  # once per batch and outcome: it costs a lock and a dict
+        metrics.events_handled.add(count, {"consumer": handler.name, "outcome": outcome})
     for msg, d in zip(msgs, deliveries, strict=True):
         attempts = msg.metadata.num_delivered
-        metrics.events_handled.add(
-            1, {"consumer": handler.name, "outcome": str(d.outcome and d.outcome.value)}
-        )
         if d.outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED):
             await msg.ack()
         elif d.outcome is Outcome.POISON or attempts >= cfg.max_deliver:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import DomainEvent, Envelope, Tenant
@@ -16,6 +16,7 @@ from mentornet_events.vocabulary import DeficitArea, MentoringForm
 from mentornet_spine.db import reader
 from mentornet_spine.handlers import Scope
 from mentornet_spine.projection import Projection, Tables
+from mentornet_spine.upsert import upsert
 
 POISON = "POISON"
 
@@ -60,18 +61,15 @@ class EventCounts(Projection):
     async def apply_many(
         self, conn: AsyncConnection, scope: Scope, items: Sequence[tuple[Envelope, DomainEvent]]
     ) -> None:
-        """In bulk: one counter update per (school, type) and one multi-row insert per batch."""
+        """In bulk: one statement adds the batch's counts, one multi-row insert keeps its events."""
         counts, applied = scope.state["counts"], scope.state["applied"]
         increments: Counter[tuple[str, str]] = Counter()
         for envelope, event in items:
             if isinstance(event, RoadmapItemCompleted) and event.product_kind == POISON:
                 raise ValueError("product kind POISON is refused by the test projection")
             increments[(envelope.tenant.school or "-", envelope.type)] += 1
-        for (school, kind), n in increments.items():
-            key = (counts.c.school == school) & (counts.c.type == kind)
-            done = await conn.execute(update(counts).where(key).values(n=counts.c.n + n))
-            if done.rowcount == 0:
-                await conn.execute(insert(counts).values(school=school, type=kind, n=n))
+        rows = [{"school": school, "type": kind, "n": n} for (school, kind), n in increments.items()]
+        await upsert(conn, counts, rows, keys=("school", "type"), update=(), add="n")
         await conn.execute(
             insert(applied),
             [

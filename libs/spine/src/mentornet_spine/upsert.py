@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
-#: how an existing row takes an incoming one: ("newer" | "null" | "bits" | "", the column)
+#: how an existing row takes an incoming one: ("newer" | "null" | "bits" | "add" | "", the column)
 Rule = tuple[str, str | None]
 
 #: one statement per shape, built once and run with the rows as parameters: a statement carrying
@@ -60,6 +60,11 @@ def _statement(dialect: str, table: Table, keys: Sequence[str], update: Sequence
             merged = column.op("|")(excluded[column.name])
             statement = insert.on_conflict_do_update(
                 index_elements=list(keys), set_={column.name: merged}, where=merged != column
+            )
+        elif how == "add":
+            column = table.c[name or ""]
+            statement = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={column.name: column + excluded[column.name]}
             )
         elif not update:
             statement = insert.on_conflict_do_nothing(index_elements=list(keys))
@@ -103,6 +108,9 @@ def _unnest(
             c = q(column or "")
             merged = f"{name}.{c} | EXCLUDED.{c}"
             sql += f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
+        elif how == "add":
+            c = q(column or "")
+            sql += f"DO UPDATE SET {c} = {name}.{c} + EXCLUDED.{c}"
         elif not update:
             sql += "DO NOTHING"
         else:
@@ -125,6 +133,7 @@ async def upsert(
     *,
     when_null: str | None = None,
     merge_bits: str | None = None,
+    add: str | None = None,
 ) -> None:
     """Insert ``rows`` (each with the same columns); on a key conflict set the ``update`` columns
     (none: keep the existing row).
@@ -133,11 +142,12 @@ async def upsert(
     (an older event arriving late cannot undo a newer one); with ``when_null`` only while that
     column is still empty; ``merge_bits`` ors the incoming bits of that column into the row's.
     Rows are applied in order, so a key may repeat among them (then row by row: PostgreSQL cannot
-    change a row twice in one statement).
+    change a row twice in one statement). ``add`` adds the incoming value of that column to the
+    row's (a counter moved by a batch's increments in one statement).
     """
     if not rows:
         return
-    options = (("newer", newer), ("null", when_null), ("bits", merge_bits))
+    options = (("newer", newer), ("null", when_null), ("bits", merge_bits), ("add", add))
     rule: Rule = next(((how, c) for how, c in options if c), ("", None))
     if conn.dialect.name == "postgresql" and len({tuple(r[k] for k in keys) for r in rows}) == len(rows):
         columns = [c.name for c in table.columns if c.name in rows[0]]
