@@ -44,6 +44,7 @@ from mentornet_events import (
 )
 from mentornet_spine import metrics
 from mentornet_spine.db import is_sqlite, reader, statement_reads
+from mentornet_spine.publisher import AckedPublisher
 from mentornet_spine.store import ENVELOPE_COLUMNS, _row_to_envelope
 from mentornet_spine.tables import events, relay_checkpoints, relay_parked
 
@@ -126,6 +127,7 @@ class OutboxRelay:
         self.reader = reader(engine)
         self.statements = statement_reads(engine)  # autocommit on PostgreSQL: no BEGIN/ROLLBACK
         self.js = js
+        self.publisher = AckedPublisher(js._nc)  # the acks of a batch awaited together
         self.subjects = subjects
         self.catalogue = catalogue
         self.batch_size = batch_size
@@ -204,8 +206,8 @@ class OutboxRelay:
         if attempt.ack.done():
             error = attempt.ack.exception()
         else:
-            # nats-py drops an error ack it fails to parse (APIError.from_error raises inside its
-            # callback), which leaves the future waiting: ask once more, synchronously, to learn why
+            # no reply in time (a leader moving, a connection lost with the reply in flight): ask
+            # once more, synchronously, to learn whether it is stored or why not
             attempt.ack.cancel()
             try:
                 await self.js.publish(
@@ -244,7 +246,7 @@ class OutboxRelay:
             except (UnknownEventType, Unpublishable) as error:
                 await self._park(row, str(error))
                 return None
-            ack: asyncio.Future[Any] = await self.js.publish_async(subject, data, headers=headers)
+            ack = await self.publisher.publish(subject, data, headers)
             return _Sent(ack, subject, data, headers)
         finally:
             span.end()
