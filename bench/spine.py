@@ -4,8 +4,10 @@ The spine puts a database at both ends of the broker: events are appended to the
 their outbox rows, the relay publishes them to JetStream, and a durable consumer applies them to
 a projection in one transaction per batch. This bench measures, against the same broker in the
 same run, the raw nats-py rates (async publish; pull fetch + ack) and the end-to-end rate on
-SQLite and PostgreSQL, with appender, relay and consumer in separate processes as deployed.
-The floor: end to end on PostgreSQL keeps at least 1/3 of the raw pull-fetch-ack rate.
+SQLite and PostgreSQL, with appender, relay and consumer in separate processes as deployed; and
+side by side pyeventsourcing 9.5.x on PostgreSQL doing the same work (bench/peer_eventsourcing.py).
+The floors: end to end on PostgreSQL keeps at least 1/3 of the raw pull-fetch-ack rate, and is no
+slower than pyeventsourcing's.
 
     .venv/bin/python bench/spine.py --events 20000
 """
@@ -55,6 +57,7 @@ from harness.environment import environment
 from harness.markdown import environment_line, markdown_table
 from harness.rates import Rate
 from harness.sampling import server_cpu_s
+from peer_eventsourcing import PeerRun, missing, run_eventsourcing
 
 FLOOR = 1 / 3
 POLL_S = 0.02
@@ -111,6 +114,8 @@ class Results:
     publish: Rate
     fetch_ack: Rate
     runs: list[EndToEnd] = field(default_factory=list)
+    peer: PeerRun | None = None
+    peer_missing: str | None = None  # why the peer did not run
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -382,6 +387,10 @@ async def bench(n: int, nats_url: str, postgres_url: str, tuning: Tuning, consol
             results.runs.append(await run_sqlite(js, nats_url, run_id, n, tuning))
         with console.status("PostgreSQL end to end…"):
             results.runs.append(await run_postgres(js, nats_url, postgres_url, run_id, n, tuning))
+        results.peer_missing = missing()
+        if results.peer_missing is None:
+            with console.status(f"{PEER} end to end…"):
+                results.peer = await run_eventsourcing(postgres_url, n, tuning.append_batch)
         return results
     finally:
         await nc.drain()
@@ -390,6 +399,7 @@ async def bench(n: int, nats_url: str, postgres_url: str, tuning: Tuning, consol
 # --- reporting -----------------------------------------------------------------------------------
 
 
+PEER = "pyeventsourcing 9.5.x (PostgreSQL)"
 Row = tuple[str, str, str, str, str]
 
 
@@ -411,35 +421,52 @@ def rows(results: Results) -> list[Row]:
             row(run.backend, "relayed to JetStream", run.relayed),
             row(run.backend, "end to end (applied)", run.applied),
         ]
+    if results.peer is not None:
+        table += [
+            row(PEER, f"append, {results.tuning.append_batch}/save", results.peer.append),
+            row(PEER, "end to end (applied)", results.peer.applied),
+        ]
     return table
 
 
-def floor_line(results: Results) -> tuple[bool, str]:
-    pg = next(r for r in results.runs if r.backend == "PostgreSQL")
-    ratio = pg.applied.per_second / results.fetch_ack.per_second
-    met = ratio >= FLOOR
+def floor_lines(results: Results) -> list[tuple[bool, str]]:
+    """Each floor's verdict and line; a floor not measured is not met."""
+    pg = next(r for r in results.runs if r.backend == "PostgreSQL").applied.per_second
+    lines = [_floor("1/3 raw fetch-ack", pg, results.fetch_ack.per_second, FLOOR)]
+    if results.peer is None:
+        return [*lines, (False, f"Floor ({PEER_FLOOR}): not measured, {results.peer_missing}")]
+    return [*lines, _floor("pyeventsourcing e2e", pg, results.peer.applied.per_second, 1.0)]
+
+
+PEER_FLOOR = "PostgreSQL e2e ≥ pyeventsourcing e2e"  # the line of the second floor when not measured
+
+
+def _floor(against: str, rate: float, reference: float, share: float) -> tuple[bool, str]:
+    met = rate / reference >= share
     verdict = "met" if met else "NOT met"
-    return met, (
-        f"Floor (PostgreSQL e2e ≥ 1/3 raw fetch-ack): {verdict}, "
-        f"{pg.applied.per_second:,.0f} / {results.fetch_ack.per_second:,.0f} = {ratio:.2f}"
-    )
+    ratio = f"{rate:,.0f} / {reference:,.0f} = {rate / reference:.2f}"
+    return met, f"Floor (PostgreSQL e2e ≥ {against}): {verdict}, {ratio}"
 
 
 HEADERS = ("Path", "Stage", "Rate", "Seconds", "× fetch-ack")
-CPU_COLUMNS = ("appender", "relay", "consumer", *SERVERS)
+CPU_COLUMNS = ("appender", "relay", "consumer", *SERVERS)  # the peer's projection is its consumer
 
 
 def cpu_rows(results: Results) -> list[tuple[str, ...]]:
     """CPU µs per event by process, and the rate the machine's cores could carry at that cost."""
     cores = os.cpu_count() or 1
+    measured = [(run.backend, run.cpu_us) for run in results.runs]
+    if results.peer is not None:
+        peer = results.peer.cpu_us
+        measured.append((PEER, {"appender": peer["appender"], "consumer": peer["projection"], **peer}))
     table = []
-    for run in results.runs:
-        total = sum(run.cpu_us.get(c, 0.0) for c in CPU_COLUMNS)
+    for backend, cpu_us in measured:
+        total = sum(cpu_us.get(c, 0.0) for c in CPU_COLUMNS)
         ceiling = cores * 1e6 / total if total else 0.0
         table.append(
             (
-                run.backend,
-                *(f"{run.cpu_us.get(c, 0.0):,.0f}" for c in CPU_COLUMNS),
+                backend,
+                *(f"{cpu_us[c]:,.0f}" if c in cpu_us else "—" for c in CPU_COLUMNS),
                 f"{total:,.0f}",
                 f"{ceiling:,.0f}/s",
             )
@@ -453,7 +480,7 @@ CPU_HEADERS = ("Backend", *CPU_COLUMNS, "total", "CPU ceiling")
 def print_results(results: Results, console: Console) -> None:
     print_table(console, f"Event spine throughput, {results.events:,} events", HEADERS, rows(results))
     cores = f"CPU µs per event by process ({os.cpu_count()} cores)"
-    print_table(console, cores, CPU_HEADERS, cpu_rows(results), [floor_line(results)], left=1)
+    print_table(console, cores, CPU_HEADERS, cpu_rows(results), floor_lines(results), left=1)
 
 
 def markdown(results: Results) -> str:
@@ -464,11 +491,15 @@ def markdown(results: Results) -> str:
         f"`.venv/bin/python bench/spine.py --events {results.events}`: {results.events:,} events of about "
         "600 bytes. Appender, relay and consumer run as separate processes, all at once; each "
         "figure is timed from the first append to the last event appended, in the stream, or "
-        "applied to the projection and acknowledged.",
+        "applied to the projection and acknowledged. pyeventsourcing does the same work its way "
+        "(bench/peer_eventsourcing.py): an application saves 50 events per aggregate, a "
+        "ProjectionRunner in another process applies each to the same view with its tracking "
+        "record, one transaction per event; its clock stops when the tracking record reaches the "
+        "last event.",
         "",
         *markdown_table(HEADERS, rows(results)),
         "",
-        f"**{floor_line(results)[1]}**",
+        *(f"**{line}**  " for _, line in floor_lines(results)),
         "",
         f"CPU µs per event by process, and the rate {os.cpu_count()} cores could carry at that cost "
         "(nats-server and postgres measured from /proc, reaped children included):",
