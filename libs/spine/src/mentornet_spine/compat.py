@@ -15,6 +15,8 @@ the wait would have returned it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import nats.errors
@@ -23,6 +25,7 @@ from nats.aio.subscription import Subscription
 from nats.js.client import JetStreamContext
 
 _PATCHED = "_mentornet_timeout_shim"
+_STOCK_NEXT_MSG = Subscription.next_msg
 
 
 def install() -> None:
@@ -44,8 +47,19 @@ def install() -> None:
     setattr(cls, _PATCHED, True)
 
 
+@contextlib.contextmanager
+def stock_next_msg() -> Iterator[None]:
+    """nats-py's own ``next_msg`` for a while: bench/spine.py's raw baseline is nats-py as shipped."""
+    patched = Subscription.next_msg
+    Subscription.next_msg = _STOCK_NEXT_MSG  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Subscription.next_msg = patched  # type: ignore[method-assign]
+
+
 def _take_queued_at_once() -> None:
-    waiting = Subscription.next_msg
+    waiting = _STOCK_NEXT_MSG
 
     async def next_msg(self: Subscription, timeout: float | None = 1.0) -> Msg:  # noqa: ASYNC109 — nats-py's
         queue = self._pending_queue
