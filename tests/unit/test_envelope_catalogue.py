@@ -22,7 +22,7 @@ from mentornet_events import (
     envelope_to_json,
     new_event_id,
 )
-from mentornet_spine.testing import pair_formed
+from mentornet_spine.testing import item_completed, pair_formed
 
 
 def make_envelope(**overrides: Any) -> Envelope:
@@ -49,6 +49,23 @@ def test_envelope_round_trips_exactly() -> None:
     data = envelope_to_json(envelope)
     assert envelope_from_json(data) == envelope
     assert envelope_to_json(envelope_from_json(data)) == data
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pair_formed(),
+        item_completed(),
+        item_completed().model_copy(update={"product_kind": 'Проект «Δ» "x"\n'}),
+    ],
+    ids=["pair", "item", "non-ascii"],
+)
+def test_the_admitted_payload_spliced_in_gives_the_same_bytes(event: DomainEvent) -> None:
+    """The store serialises a payload once (admitting it) and splices it into the message."""
+    envelope = make_envelope(type=type(event).event_type, payload=event.model_dump(mode="json"))
+    payload_json = CATALOGUE.admit(event)
+    assert envelope_to_json(envelope, payload_json) == envelope_to_json(envelope)
+    assert envelope_from_json(envelope_to_json(envelope, payload_json)) == envelope
 
 
 def test_occurred_at_is_normalised_to_utc() -> None:

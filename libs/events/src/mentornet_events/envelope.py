@@ -56,8 +56,17 @@ class Envelope(BaseModel):
         return value.astimezone(UTC)
 
 
-def envelope_to_json(envelope: Envelope) -> bytes:
-    return envelope.model_dump_json().encode()
+_WITHOUT_PAYLOAD = {"payload"}
+
+
+def envelope_to_json(envelope: Envelope, payload_json: bytes | None = None) -> bytes:
+    """The envelope's one JSON form. ``payload_json``, the payload serialised already (the store has
+    it from admitting the event), is spliced in as the last field instead of serialised again."""
+    serializer = envelope.__pydantic_serializer__
+    if payload_json is None:
+        return serializer.to_json(envelope)
+    head = serializer.to_json(envelope, exclude=_WITHOUT_PAYLOAD)
+    return b"".join((head[:-1], b',"payload":', payload_json, b"}"))
 
 
 def envelope_from_json(data: bytes | str) -> Envelope:

@@ -170,9 +170,8 @@ class EventStore:
         changes = [c for c in changes if c.events]
         if not changes:
             return []
-        for change in changes:
-            for ev in change.events:
-                self.catalogue.admit(ev)  # refuses what the catalogue does not declare or cannot carry
+        # refuses what the catalogue does not declare or cannot carry; the JSON is stored as it is
+        payloads = {id(ev): self.catalogue.admit(ev) for change in changes for ev in change.events}
         with tracer.start_as_current_span(
             "eventstore.append",
             attributes={
@@ -193,12 +192,13 @@ class EventStore:
                         )
                         for i, ev in enumerate(only.events, start=1)
                     ]
-                    positions = await self._locked_append(c, only, envelopes)
+                    raw = [payloads[id(ev)] for ev in only.events]
+                    positions = await self._locked_append(c, only, envelopes, raw)
                 else:
                     if c.dialect.name == "postgresql":
                         await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
                     versions = await self._versions(c, [change.stream_id for change in changes])
-                    envelopes = []
+                    envelopes, raw = [], []
                     for change in changes:
                         actual = versions.get(change.stream_id, 0)
                         if change.expected_version is not None and actual != change.expected_version:
@@ -207,9 +207,11 @@ class EventStore:
                             _envelope(ev, change, actual + i, now, correlation, causation_id, trace_context)
                             for i, ev in enumerate(change.events, start=1)
                         ]
+                        raw += [payloads[id(ev)] for ev in change.events]
                         versions[change.stream_id] = actual + len(change.events)
                     try:
-                        result = await c.execute(_INSERT, [_envelope_row(e) for e in envelopes])
+                        rows = [_envelope_row(e, p) for e, p in zip(envelopes, raw, strict=True)]
+                        result = await c.execute(_INSERT, rows)
                     except IntegrityError as error:
                         raise _conflict(error, only) from None
                     positions = list(result.scalars())
@@ -218,9 +220,9 @@ class EventStore:
             return [StoredEvent(p, e) for p, e in zip(positions, envelopes, strict=True)]
 
     async def _locked_append(
-        self, conn: AsyncConnection, change: StreamAppend, envelopes: list[Envelope]
+        self, conn: AsyncConnection, change: StreamAppend, envelopes: list[Envelope], payloads: list[bytes]
     ) -> list[int]:
-        rows = [_envelope_row(e) for e in envelopes]
+        rows = [_envelope_row(e, p) for e, p in zip(envelopes, payloads, strict=True)]
         params = {
             "lock_key": APPEND_LOCK_KEY,
             "stream_id": change.stream_id,
@@ -237,7 +239,7 @@ class EventStore:
             "correlations": [r["correlation_id"] for r in rows],
             "causations": [r["causation_id"] for r in rows],
             "traces": [json.dumps(r["trace_context"]) for r in rows],
-            "payloads": [json.dumps(r["payload"], ensure_ascii=False) for r in rows],
+            "payloads": [p.decode() for p in payloads],
             "messages": [r["message"] for r in rows],
         }
         try:
@@ -326,7 +328,7 @@ def _envelope(
     )
 
 
-def _envelope_row(e: Envelope) -> dict[str, Any]:
+def _envelope_row(e: Envelope, payload_json: bytes) -> dict[str, Any]:
     return {
         "event_id": e.event_id,
         "stream_id": e.stream_id,
@@ -341,5 +343,5 @@ def _envelope_row(e: Envelope) -> dict[str, Any]:
         "causation_id": e.causation_id,
         "trace_context": e.trace_context,
         "payload": e.payload,
-        "message": envelope_to_json(e),
+        "message": envelope_to_json(e, payload_json),
     }

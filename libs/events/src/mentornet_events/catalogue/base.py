@@ -133,13 +133,14 @@ class Catalogue:
     def spec_of(self, event: DomainEvent) -> EventSpec:
         return self.spec(type(event).event_type)
 
-    def admit(self, event: DomainEvent) -> EventSpec:
-        """The spec of an event the store may append: declared here and small enough to publish."""
+    def admit(self, event: DomainEvent) -> bytes:
+        """The payload of an event the store may append (declared here and small enough to
+        publish), as JSON: measured for the check, then stored and published as it is."""
         spec = self.spec_of(event)
-        size = len(event.__pydantic_serializer__.to_json(event))
-        if size > MAX_PAYLOAD_BYTES:
-            raise EventTooLarge(spec.name, spec.version, size)
-        return spec
+        payload = event.__pydantic_serializer__.to_json(event)
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise EventTooLarge(spec.name, spec.version, len(payload))
+        return payload
 
     def services(self) -> list[str]:
         return sorted({s.service for s in self._specs.values()})
