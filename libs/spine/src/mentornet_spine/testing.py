@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mentornet_events import DomainEvent, Envelope, Tenant
@@ -16,7 +16,7 @@ from mentornet_events.vocabulary import DeficitArea, MentoringForm
 from mentornet_spine.db import reader
 from mentornet_spine.handlers import Scope
 from mentornet_spine.projection import Projection, Tables
-from mentornet_spine.upsert import upsert
+from mentornet_spine.upsert import insert_rows, upsert
 
 POISON = "POISON"
 
@@ -70,8 +70,9 @@ class EventCounts(Projection):
             increments[(envelope.tenant.school or "-", envelope.type)] += 1
         rows = [{"school": school, "type": kind, "n": n} for (school, kind), n in increments.items()]
         await upsert(conn, counts, rows, keys=("school", "type"), update=(), add="n")
-        await conn.execute(
-            insert(applied),
+        await insert_rows(
+            conn,
+            applied,
             [
                 {"event_id": e.event_id, "stream_id": e.stream_id, "stream_version": e.stream_version}
                 for e, _ in items

@@ -9,10 +9,10 @@ per shape and run with the rows as parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Enum, Integer, SmallInteger, String, Table, Uuid
+from sqlalchemy import Boolean, Column, Date, Enum, Integer, SmallInteger, String, Table, Uuid, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
@@ -99,28 +99,43 @@ def _unnest(
         q = conn.dialect.identifier_preparer.quote
         name = q(table.name)
         typed = ", ".join(f"${i}::{a}" for i, a in enumerate(arrays, 1))
-        sql = (
-            f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({typed}) "
-            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) "
-        )
-        how, column = rule
-        if how == "bits":
-            c = q(column or "")
-            merged = f"{name}.{c} | EXCLUDED.{c}"
-            sql += f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
-        elif how == "add":
-            c = q(column or "")
-            sql += f"DO UPDATE SET {c} = {name}.{c} + EXCLUDED.{c}"
-        elif not update:
-            sql += "DO NOTHING"
-        else:
-            sql += "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update)
-            if how == "newer":
-                sql += f" WHERE EXCLUDED.{q(column or '')} > {name}.{q(column or '')}"
-            elif how == "null":
-                sql += f" WHERE {name}.{q(column or '')} IS NULL"
+        sql = f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) SELECT * FROM unnest({typed})"
+        if keys:  # none: rows only added (insert_rows)
+            sql += f" ON CONFLICT ({', '.join(q(k) for k in keys)}) " + _on_conflict(name, q, update, rule)
     _unnests[shape] = sql
     return sql
+
+
+def _on_conflict(name: str, q: Callable[[str], str], update: Sequence[str], rule: Rule) -> str:
+    how, column = rule
+    c = q(column or "")
+    if how == "bits":
+        merged = f"{name}.{c} | EXCLUDED.{c}"
+        return f"DO UPDATE SET {c} = {merged} WHERE ({merged}) <> {name}.{c}"
+    if how == "add":
+        return f"DO UPDATE SET {c} = {name}.{c} + EXCLUDED.{c}"
+    if not update:
+        return "DO NOTHING"
+    sql = "DO UPDATE SET " + ", ".join(f"{q(u)} = EXCLUDED.{q(u)}" for u in update)
+    if how == "newer":
+        sql += f" WHERE EXCLUDED.{c} > {name}.{c}"
+    elif how == "null":
+        sql += f" WHERE {name}.{c} IS NULL"
+    return sql
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Add ``rows`` (each with the same columns) in one statement: on PostgreSQL one ``unnest``,
+    not a statement per row as an executemany runs it."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        columns = [c.name for c in table.columns if c.name in rows[0]]
+        sql = _unnest(conn, table, columns, (), (), ("", None))
+        if sql is not None:
+            await conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
+            return
+    await conn.execute(insert(table), list(rows))
 
 
 async def upsert(
