@@ -211,10 +211,16 @@ async def _committed_ids(db: Database) -> list[str]:
 
 
 async def _assert_committed_applied_once(
-    db: Database, servers: list[str], subjects: Subjects, counts: EventCounts, acknowledged: list[str]
+    db: Database,
+    servers: list[str],
+    subjects: Subjects,
+    counts: EventCounts,
+    acknowledged: list[str],
+    delete_after: bool = True,
 ) -> list[str]:
     """Every event committed to the store is on the stream once and in the projection once; every
-    event the API acknowledged is among them; nothing went to the dead-letter stream."""
+    event the API acknowledged is among them; nothing went to the dead-letter stream. Then the
+    streams are deleted (``delete_after``) from a broker other tests share."""
     committed = await _committed_ids(db)
     assert set(acknowledged) <= set(committed), "an acknowledged event is missing from the store"
     _, applied = await counts.content(db.engine)
@@ -229,7 +235,8 @@ async def _assert_committed_applied_once(
         assert sorted(on_stream) == sorted(committed)
         dead = await js.stream_info(subjects.dead_letter_stream)
         assert dead.state.messages == 0, "an event was dead-lettered"
-        await delete_streams(js, subjects)
+        if delete_after:
+            await delete_streams(js, subjects)
     finally:
         await nc.close()
     return committed
@@ -336,7 +343,11 @@ async def test_stream_leader_killed_in_a_cluster_of_three(
     after = await nc.jetstream().stream_info(subjects.stream("programs"))
     await nc.close()
     assert after.cluster is not None and after.cluster.leader not in (None, leader.name)
-    committed = await _assert_committed_applied_once(pg_database, live, subjects, counts, load.acknowledged)
+    # the cluster is this test's own and goes with it: no stream deletion, which a cluster that just
+    # lost its leader may answer after the request's timeout (a CI run failed there, every check passed)
+    committed = await _assert_committed_applied_once(
+        pg_database, live, subjects, counts, load.acknowledged, delete_after=False
+    )
     assert len(committed) == len(load.acknowledged)
 
 
