@@ -24,11 +24,10 @@ from sqlalchemy.engine import make_url
 from mentornet_spine.db import create_schema, drop_schema, make_engine
 from mentornet_spine.testing import item_completed, pair_formed
 
-from harness.rates import Rate
+from harness.rates import Rate, wait_for
 from harness.sampling import server_cpu_s
 
 VERSION = "9.5"
-POLL_S = 0.02
 
 
 @dataclass
@@ -151,9 +150,12 @@ async def run_eventsourcing(postgres_url: str, n: int, append_batch: int) -> Pee
         f'SELECT notification_id FROM "{schema}".{PROJECTION}_tracking WHERE application_name = :a'
     )
 
-    async def tracked() -> int:
+    async def applied() -> bool:
+        for proc in (appender, projection):
+            if proc.exitcode not in (None, 0):
+                raise RuntimeError(f"{proc.name} failed; see its traceback above")
         async with engine.connect() as conn:
-            return int(await conn.scalar(tracking, {"a": APPLICATION}) or 0)
+            return int(await conn.scalar(tracking, {"a": APPLICATION}) or 0) >= n
 
     try:
         appender.start()
@@ -162,15 +164,7 @@ async def run_eventsourcing(postgres_url: str, n: int, append_batch: int) -> Pee
         await asyncio.to_thread(ready.get, True, 120)
         postgres_before = server_cpu_s("postgres")
         go.set()
-        deadline = time.monotonic() + max(120.0, n / 50)
-        while await tracked() < n:
-            for proc in (appender, projection):
-                if proc.exitcode not in (None, 0):
-                    raise RuntimeError(f"{proc.name} failed; see its traceback above")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"pyeventsourcing: {n} events not applied in time")
-            await asyncio.sleep(POLL_S)
-        applied_at = time.monotonic()
+        applied_at = await wait_for(applied, max(120.0, n / 50), f"pyeventsourcing: {n} events applied")
         postgres_s = server_cpu_s("postgres") - postgres_before
         stop.set()
         finished = dict([await asyncio.to_thread(results.get, True, 60) for _ in range(2)])

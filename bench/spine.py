@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
@@ -58,12 +58,11 @@ from harness.cli import add_server_arguments, run_bench
 from harness.console import print_table
 from harness.environment import environment
 from harness.markdown import environment_line, markdown_table
-from harness.rates import Rate
+from harness.rates import Rate, wait_for
 from harness.sampling import server_cpu_s
 from peer_eventsourcing import PeerRun, missing, run_eventsourcing
 
 FLOOR = 1 / 3
-POLL_S = 0.02
 SOURCE = "programs"  # the service stream the test projection reads
 
 
@@ -215,42 +214,50 @@ async def appender(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: 
         await conn.execute(text("SELECT 1"))
     ready.put("appender")
     await asyncio.to_thread(go.wait)
-    cpu, start = time.process_time(), time.monotonic()
-    for stream_id, new_events, i in batches:
-        await store.append(stream_id, 0, new_events, tenant=tenant(f"s{i % 10}"))
-    end = time.monotonic()
+    cpu = time.process_time()
+    span = await _append_all(store, batches)
     cpu_s = time.process_time() - cpu
     await engine.dispose()
-    return Finished(cpu_s, (start, end))
+    return Finished(cpu_s, span)
 
 
 async def service(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
     """The producing service as deployed: it appends, and its relay task publishes what it appended."""
     engine = target.engine()
     store = EventStore(engine)
-    nc = await nats.connect(target.nats_url)
-    outbox = OutboxRelay(engine, nc.jetstream(), target.subjects, batch_size=target.tuning.relay_batch)
+    nc, outbox = await _outbox(target, engine)
     store.on_appended.append(outbox.wake)
     batches = _batches(target)
-    await outbox.backlog()  # open the pool before the clock starts
     ready.put("service")
     await asyncio.to_thread(go.wait)
-    cpu, start = time.process_time(), time.monotonic()
-    stopping = asyncio.Event()
-    running = asyncio.create_task(outbox.run(stopping))
-    for stream_id, new_events, i in batches:
-        await store.append(stream_id, 0, new_events, tenant=tenant(f"s{i % 10}"))
-    end = time.monotonic()
-    await asyncio.to_thread(stop.wait)
-    stopping.set()
-    await running
+    cpu = time.process_time()
+    async with _relaying(outbox, stop):
+        span = await _append_all(store, batches)
     cpu_s = time.process_time() - cpu
     await nc.drain()
     await engine.dispose()
-    return Finished(cpu_s, (start, end))
+    return Finished(cpu_s, span)
 
 
-def _batches(target: Target) -> list[tuple[str, list[DomainEvent], int]]:
+async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
+    engine = target.engine()
+    nc, outbox = await _outbox(target, engine)
+    ready.put("relay")
+    await asyncio.to_thread(go.wait)
+    cpu = time.process_time()
+    async with _relaying(outbox, stop):
+        pass
+    cpu_s = time.process_time() - cpu
+    await nc.drain()
+    await engine.dispose()
+    return Finished(cpu_s)
+
+
+#: (stream id, its events, the batch's number): one append call
+Batch = tuple[str, list[DomainEvent], int]
+
+
+def _batches(target: Target) -> list[Batch]:
     size = target.tuning.append_batch
     return [
         (f"pair-{uuid.uuid4()}", [pair_formed() if j % 2 == 0 else item_completed() for j in range(size)], i)
@@ -258,23 +265,33 @@ def _batches(target: Target) -> list[tuple[str, list[DomainEvent], int]]:
     ]
 
 
-async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
-    engine = target.engine()
+async def _append_all(store: EventStore, batches: list[Batch]) -> tuple[float, float]:
+    """Append every batch, ten schools in turn; the (start, end) of it."""
+    start = time.monotonic()
+    for stream_id, new_events, i in batches:
+        await store.append(stream_id, 0, new_events, tenant=tenant(f"s{i % 10}"))
+    return start, time.monotonic()
+
+
+async def _outbox(target: Target, engine: AsyncEngine) -> tuple[Client, OutboxRelay]:
+    """The run's relay, its pool open before the clock starts."""
     nc = await nats.connect(target.nats_url)
     outbox = OutboxRelay(engine, nc.jetstream(), target.subjects, batch_size=target.tuning.relay_batch)
     await outbox.backlog()
-    ready.put("relay")
-    await asyncio.to_thread(go.wait)
-    cpu = time.process_time()
+    return nc, outbox
+
+
+@contextlib.asynccontextmanager
+async def _relaying(outbox: OutboxRelay, stop: ProcessEvent) -> AsyncIterator[None]:
+    """The relay runs as a task through the block, then until the run's stop signal."""
     stopping = asyncio.Event()
     running = asyncio.create_task(outbox.run(stopping))
-    await asyncio.to_thread(stop.wait)
-    stopping.set()
-    await running
-    cpu_s = time.process_time() - cpu
-    await nc.drain()
-    await engine.dispose()
-    return Finished(cpu_s)
+    try:
+        yield
+        await asyncio.to_thread(stop.wait)
+    finally:
+        stopping.set()
+        await running
 
 
 async def consumer(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
@@ -315,16 +332,6 @@ def run_role(
 
 
 # --- one end-to-end run --------------------------------------------------------------------------
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], within_s: float, what: str) -> float:
-    """Poll ``check`` until true; returns the monotonic time it was first seen true."""
-    deadline = time.monotonic() + within_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {within_s:.0f}s")
-        await asyncio.sleep(POLL_S)
-    return time.monotonic()
 
 
 async def end_to_end(js: JetStreamContext, target: Target) -> EndToEnd:
