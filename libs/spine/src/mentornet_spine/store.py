@@ -171,7 +171,7 @@ class EventStore:
         if not changes:
             return []
         # refuses what the catalogue does not declare or cannot carry; the JSON is stored as it is
-        payloads = {id(ev): self.catalogue.admit(ev) for change in changes for ev in change.events}
+        payloads = [[self.catalogue.admit(ev) for ev in change.events] for change in changes]
         with tracer.start_as_current_span(
             "eventstore.append",
             attributes={
@@ -192,14 +192,13 @@ class EventStore:
                         )
                         for i, ev in enumerate(only.events, start=1)
                     ]
-                    raw = [payloads[id(ev)] for ev in only.events]
-                    positions = await self._locked_append(c, only, envelopes, raw)
+                    positions = await self._locked_append(c, only, envelopes, payloads[0])
                 else:
                     if c.dialect.name == "postgresql":
                         await c.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
                     versions = await self._versions(c, [change.stream_id for change in changes])
                     envelopes, raw = [], []
-                    for change in changes:
+                    for change, admitted in zip(changes, payloads, strict=True):
                         actual = versions.get(change.stream_id, 0)
                         if change.expected_version is not None and actual != change.expected_version:
                             raise ConcurrencyConflict(change.stream_id, change.expected_version, actual)
@@ -207,7 +206,7 @@ class EventStore:
                             _envelope(ev, change, actual + i, now, correlation, causation_id, trace_context)
                             for i, ev in enumerate(change.events, start=1)
                         ]
-                        raw += [payloads[id(ev)] for ev in change.events]
+                        raw += admitted
                         versions[change.stream_id] = actual + len(change.events)
                     try:
                         rows = [_envelope_row(e, p) for e, p in zip(envelopes, raw, strict=True)]

@@ -124,18 +124,31 @@ def _on_conflict(name: str, q: Callable[[str], str], update: Sequence[str], rule
     return sql
 
 
+async def _unnested(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+    rule: Rule,
+) -> bool:
+    """Run the rows as one ``unnest`` statement; False where there is none (not PostgreSQL, or a
+    column without an array type)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    sql = _unnest(conn, table, columns, keys, update, rule)
+    if sql is None:
+        return False
+    await conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
+    return True
+
+
 async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Add ``rows`` (each with the same columns) in one statement: on PostgreSQL one ``unnest``,
     not a statement per row as an executemany runs it."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        columns = [c.name for c in table.columns if c.name in rows[0]]
-        sql = _unnest(conn, table, columns, (), (), ("", None))
-        if sql is not None:
-            await conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
-            return
-    await conn.execute(insert(table), list(rows))
+    if rows and not await _unnested(conn, table, rows, (), (), ("", None)):
+        await conn.execute(insert(table), list(rows))
 
 
 async def upsert(
@@ -164,10 +177,8 @@ async def upsert(
         return
     options = (("newer", newer), ("null", when_null), ("bits", merge_bits), ("add", add))
     rule: Rule = next(((how, c) for how, c in options if c), ("", None))
-    if conn.dialect.name == "postgresql" and len({tuple(r[k] for k in keys) for r in rows}) == len(rows):
-        columns = [c.name for c in table.columns if c.name in rows[0]]
-        sql = _unnest(conn, table, columns, keys, update, rule)
-        if sql is not None:
-            await conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
-            return
+    # keys all distinct (checked only where unnest can run): one statement may take the rows
+    unique = conn.dialect.name == "postgresql" and len({tuple(r[k] for k in keys) for r in rows}) == len(rows)
+    if unique and await _unnested(conn, table, rows, keys, update, rule):
+        return
     await conn.execute(_statement(conn.dialect.name, table, keys, update, rule), list(rows))
