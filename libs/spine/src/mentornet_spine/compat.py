@@ -59,12 +59,10 @@ def stock_next_msg() -> Iterator[None]:
 
 
 def _take_queued_at_once() -> None:
-    waiting = _STOCK_NEXT_MSG
-
     async def next_msg(self: Subscription, timeout: float | None = 1.0) -> Msg:  # noqa: ASYNC109 — nats-py's
         queue = self._pending_queue
         if queue.empty() or self._cb or self._conn.is_closed:
-            return await waiting(self, timeout)  # it waits, or raises as it always did
+            return await _STOCK_NEXT_MSG(self, timeout)  # it waits, or raises as it always did
         msg: Msg = queue.get_nowait()
         self._pending_size -= len(msg.data)
         queue.task_done()
