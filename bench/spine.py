@@ -209,13 +209,13 @@ class Finished:
 async def appender(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Queue[str]) -> Finished:
     engine = target.engine()
     store = EventStore(engine)
-    batches = _batches(target)
+    batches = event_batches(target.events, target.tuning.append_batch)
     async with engine.connect() as conn:  # open the pool before the clock starts
         await conn.execute(text("SELECT 1"))
     ready.put("appender")
     await asyncio.to_thread(go.wait)
     cpu = time.process_time()
-    span = await _append_all(store, batches)
+    span = await append_all(store, batches)
     cpu_s = time.process_time() - cpu
     await engine.dispose()
     return Finished(cpu_s, span)
@@ -227,12 +227,12 @@ async def service(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Q
     store = EventStore(engine)
     nc, outbox = await _outbox(target, engine)
     store.on_appended.append(outbox.wake)
-    batches = _batches(target)
+    batches = event_batches(target.events, target.tuning.append_batch)
     ready.put("service")
     await asyncio.to_thread(go.wait)
     cpu = time.process_time()
     async with _relaying(outbox, stop):
-        span = await _append_all(store, batches)
+        span = await append_all(store, batches)
     cpu_s = time.process_time() - cpu
     await nc.drain()
     await engine.dispose()
@@ -257,15 +257,15 @@ async def relay(target: Target, go: ProcessEvent, stop: ProcessEvent, ready: Que
 Batch = tuple[str, list[DomainEvent], int]
 
 
-def _batches(target: Target) -> list[Batch]:
-    size = target.tuning.append_batch
+def event_batches(events: int, size: int) -> list[Batch]:
+    """The run's appends: ``size`` events to a new pair's stream each, formed and completed in turn."""
     return [
         (f"pair-{uuid.uuid4()}", [pair_formed() if j % 2 == 0 else item_completed() for j in range(size)], i)
-        for i in range(target.events // size)
+        for i in range(events // size)
     ]
 
 
-async def _append_all(store: EventStore, batches: list[Batch]) -> tuple[float, float]:
+async def append_all(store: EventStore, batches: list[Batch]) -> tuple[float, float]:
     """Append every batch, ten schools in turn; the (start, end) of it."""
     start = time.monotonic()
     for stream_id, new_events, i in batches:
